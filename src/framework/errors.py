@@ -1,0 +1,36 @@
+"""Exit codes and the one exception type that means "the user's input is wrong"."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What ``python src/runner.py`` returns."""
+
+    OK = 0
+    TASK_FAILED = 1
+    BAD_INPUT = 2
+    INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """Bad input: a one-line message that names the problem and the fix.
+
+    Raised before any MLflow run exists; the CLI prints it and exits with ``BAD_INPUT``.
+    """
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised as a kind of Ctrl-C: every ``finally`` runs, the run ends KILLED, and
+    Luigi re-raises it instead of recording a task failure."""
+
+
+@contextmanager
+def reported_as_user_error(prefix: str) -> Iterator[None]:
+    """Turn the ``ValueError``s that plain ML functions raise for bad settings into
+    ``UserError``s, so they reach the user as one line with exit code 2."""
+    try:
+        yield
+    except ValueError as error:
+        raise UserError(f"{prefix}: {error}") from None

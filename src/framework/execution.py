@@ -1,0 +1,122 @@
+"""Running a task DAG with Luigi: one progress line per task, Luigi's chatter in a log file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import luigi
+from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
+from luigi.task import flatten
+
+from framework.outputs import OutputFolder
+
+FAILED_STATUSES = {
+    LuigiStatusCode.FAILED,
+    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED,
+    LuigiStatusCode.SCHEDULING_FAILED,
+    LuigiStatusCode.NOT_RUN,
+    LuigiStatusCode.MISSING_EXT,
+}
+
+
+def walk(roots: Sequence[luigi.Task]) -> Iterator[luigi.Task]:
+    """Every task of the DAG below ``roots``, upstream first, each once."""
+    seen: set[str] = set()
+
+    def visit(task: luigi.Task) -> Iterator[luigi.Task]:
+        if task.task_id in seen:
+            return
+        seen.add(task.task_id)
+        for upstream in flatten(task.requires()):
+            yield from visit(upstream)
+        yield task
+
+    for root in roots:
+        yield from visit(root)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def folder_of(task: luigi.Task) -> str:
+    output = task.output()
+    return str(output.path) if isinstance(output, OutputFolder) else ""
+
+
+def producer_run(task: luigi.Task) -> str | None:
+    """The run that wrote a complete task's folder, read from its manifest."""
+    output = task.output()
+    manifest = output.manifest() if isinstance(output, OutputFolder) else None
+    return str(manifest.get("run_id")) if manifest else None
+
+
+@luigi.Task.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+def _on_complete(task: luigi.Task) -> None:
+    source = producer_run(task)
+    mine = source == getattr(task, "run_id", None)
+    origin = "complete" if mine or source is None else f"reused from run {source}"
+    say(f"  {task.task_family:<14} skipped  {origin}: {folder_of(task)}")
+
+
+@luigi.Task.event_handler(luigi.Event.START)
+def _on_start(task: luigi.Task) -> None:
+    task._started_at = time.monotonic()
+    say(f"  {task.task_family:<14} running")
+
+
+@luigi.Task.event_handler(luigi.Event.SUCCESS)
+def _on_success(task: luigi.Task) -> None:
+    seconds = time.monotonic() - getattr(task, "_started_at", time.monotonic())
+    say(f"  {task.task_family:<14} ran      {seconds:.1f}s -> {folder_of(task)}")
+
+
+@luigi.Task.event_handler(luigi.Event.FAILURE)
+def _on_failure(task: luigi.Task, error: BaseException) -> None:
+    message = str(error).strip().splitlines()
+    detail = message[-1] if message else type(error).__name__
+    say(f"  {task.task_family:<14} FAILED   {type(error).__name__}: {detail}")
+
+
+def configure_logging(log_file: Path, verbose: bool) -> None:
+    """Send Luigi's (and everything else's) log records to ``log_file``; to stderr if verbose."""
+    handlers: list[logging.Handler] = [logging.FileHandler(log_file)]
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(
+        level=logging.DEBUG,
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.captureWarnings(True)  # library warnings belong in the log, not on the terminal
+    # MLflow prints its own warnings straight to stderr; route them to the log like the rest.
+    mlflow_logger = logging.getLogger("mlflow")
+    mlflow_logger.handlers.clear()
+    mlflow_logger.propagate = True
+    # These libraries log at DEBUG by the hundreds; their warnings are enough.
+    for noisy in ("alembic", "sqlalchemy", "urllib3", "matplotlib", "git", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def execute(roots: Sequence[luigi.Task], workers: int, scheduler_url: str | None
+            ) -> LuigiRunResult:
+    """Run ``roots`` and their upstream tasks; the caller reads ``status`` for success.
+
+    Without ``scheduler_url`` Luigi's in-process scheduler is used. The process lock is off:
+    Luigi keys it on the command line, so a second identical run would silently do nothing.
+    """
+    options: dict[str, object] = {"workers": workers, "no_lock": True}
+    if scheduler_url:
+        options["scheduler_url"] = scheduler_url
+    else:
+        options["local_scheduler"] = True
+    return luigi.build(list(roots), detailed_summary=True, **options)
+
+
+def succeeded(result: LuigiRunResult) -> bool:
+    return result.status not in FAILED_STATUSES

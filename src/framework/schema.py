@@ -1,0 +1,126 @@
+"""Task sections checked against the tasks' Luigi parameters, then handed to Luigi.
+
+A task's Luigi parameters are its schema: each key of ``[TaskName]`` must be one of them and its
+TOML value must have the parameter's type. Luigi's own TOML reader passes raw TOML values to
+``Parameter.parse``, which breaks list parameters, so the checked values are installed into
+Luigi's config in the string form its parameters parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import luigi
+from luigi.configuration import get_config
+from luigi.task_register import Register
+
+from framework.config import ExperimentConfig, suggest
+from framework.errors import UserError
+
+# Sections Luigi reads that are not Config classes.
+LUIGI_EXTRA_SECTIONS = {"logging"}
+# Parameters the runner sets itself; they never come from a config file.
+RUNNER_PARAMETERS = {"run_id"}
+# The TOML types each kind of Luigi parameter accepts (checked most specific first).
+TOML_TYPES: list[tuple[type[luigi.Parameter], tuple[type, ...], str]] = [
+    (luigi.BoolParameter, (bool,), "true or false"),
+    (luigi.IntParameter, (int,), "an integer"),
+    (luigi.FloatParameter, (int, float), "a number"),
+    (luigi.DictParameter, (dict,), "a table, e.g. {max_depth = 5}"),
+    (luigi.ListParameter, (list,), "an array, e.g. ['a', 'b']"),
+    (luigi.TupleParameter, (list,), "an array, e.g. ['a', 'b']"),
+    (luigi.ChoiceParameter, (str,), "a string"),
+]
+
+
+def task_parameters(task: type[luigi.Task]) -> dict[str, luigi.Parameter]:
+    """The parameters a config section may set for ``task``."""
+    return {name: param for name, param in task.get_params() if name not in RUNNER_PARAMETERS}
+
+
+def luigi_sections() -> set[str]:
+    """Config sections that belong to Luigi itself, e.g. ``core``, ``worker``, ``scheduler``."""
+    import luigi.interface  # noqa: F401  (registers [core] and [worker])
+    import luigi.scheduler  # noqa: F401  (registers [scheduler])
+
+    return {name for name, cls in Register._get_reg().items()
+            if isinstance(cls, type) and issubclass(cls, luigi.Config)} | LUIGI_EXTRA_SECTIONS
+
+
+def check_value(task: str, key: str, param: luigi.Parameter, value: Any) -> Any:
+    """``value`` normalised by ``param``; a wrong type is a ``UserError`` naming the fix."""
+    name = f"{task}.{key}"
+    for kind, accepted, wanted in TOML_TYPES:
+        if isinstance(param, kind):
+            break
+    else:
+        accepted, wanted = (str,), "a string"
+    if isinstance(value, bool) and bool not in accepted:
+        accepted = ()  # TOML booleans are ints to Python; they are never numbers here
+    if not isinstance(value, accepted):
+        raise UserError(f"{name} = {value!r} has the wrong type: expected {wanted} "
+                        f"({param.description or 'see the task'})")
+    try:
+        return param.normalize(value)
+    except (ValueError, TypeError) as error:
+        raise UserError(f"{name} = {value!r} is not accepted: {error}") from None
+
+
+def check_sections(
+    config: ExperimentConfig, tasks: Mapping[str, type[luigi.Task]]
+) -> dict[str, dict[str, Any]]:
+    """Check every section and return the normalised values of each task's section.
+
+    Unknown sections, unknown keys and wrong types are ``UserError``s with a suggestion.
+    """
+    luigi_own = luigi_sections()
+    values: dict[str, dict[str, Any]] = {}
+    for section, body in config.sections.items():
+        if section in tasks:
+            values[section] = check_task_section(section, body, tasks[section])
+        elif section not in luigi_own:
+            raise UserError(f"{config.path}: unknown section [{section}]"
+                            f"{suggest(section, list(tasks) + sorted(luigi_own))}; "
+                            f"tasks are: {', '.join(sorted(tasks))}")
+    check_task_names(config.run.tasks, tasks, "RunConfig.task")
+    check_task_names(config.pins, tasks, "PathConfig entry")
+    return values
+
+
+def check_task_section(task: str, body: Mapping[str, Any], cls: type[luigi.Task]
+                       ) -> dict[str, Any]:
+    params = task_parameters(cls)
+    checked = {}
+    for key, value in body.items():
+        if key not in params:
+            known = ", ".join(params) or "none"
+            raise UserError(f"unknown key {task}.{key}{suggest(key, params)}; "
+                            f"{task} takes: {known}")
+        checked[key] = check_value(task, key, params[key], value)
+    return checked
+
+
+def check_task_names(names: Iterable[str], tasks: Mapping[str, type], what: str) -> None:
+    for name in names:
+        if name not in tasks:
+            raise UserError(f"unknown task {name!r} in {what}{suggest(name, tasks)}; "
+                            f"known tasks: {', '.join(sorted(tasks))}")
+
+
+def install_luigi_config(config: ExperimentConfig, values: Mapping[str, Mapping[str, Any]],
+                         tasks: Mapping[str, type[luigi.Task]]) -> None:
+    """Replace whatever Luigi read from disk with the checked configuration.
+
+    Task values go in the string form ``Parameter.parse`` expects; Luigi's own sections keep
+    their TOML values, which its TOML parser hands out as they are. The runner configures
+    logging itself, so Luigi is told not to.
+    """
+    data: dict[str, dict[str, Any]] = {
+        section: dict(body) for section, body in config.sections.items() if section not in tasks
+    }
+    for task, body in values.items():
+        params = task_parameters(tasks[task])
+        data[task] = {key: params[key].serialize(value) for key, value in body.items()}
+    data.setdefault("core", {})["no_configure_logging"] = True
+    get_config("toml").data = data

@@ -1,0 +1,127 @@
+"""The one owner of the MLflow run: it opens it, records what made it, and always closes it.
+
+Everything goes through an explicit ``MlflowClient`` and run id, never through MLflow's global
+"active run", because Luigi runs tasks in forked worker processes where that state is gone.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from mlflow.entities import Metric, Param, RunStatus
+from mlflow.tracking import MlflowClient
+from mlflow.utils.time import get_current_time_millis
+
+
+FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+KILLED = RunStatus.to_string(RunStatus.KILLED)
+MAX_PARAM_LENGTH = 6000  # MLflow rejects longer parameter values.
+
+
+@dataclass
+class TrackedRun:
+    """An open MLflow run. Set ``failed`` when the work failed without raising."""
+
+    client: MlflowClient
+    run_id: str
+    experiment_id: str
+    artifact_uri: str
+    failed: bool = False
+    status: str = field(default="RUNNING")
+
+    @property
+    def artifact_dir(self) -> Path | None:
+        """The run's artifact folder when it is on this machine's file system, else None."""
+        parsed = urlparse(self.artifact_uri)
+        if parsed.scheme in ("", "file"):
+            return Path(unquote(parsed.path))
+        return None
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log parameters in one batch (MLflow caps a batch at 100 entries)."""
+        items = [Param(key, str(value)[:MAX_PARAM_LENGTH]) for key, value in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[start:start + 100])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, str(value))
+
+    def log_artifact(self, path: Path, folder: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(path), folder)
+
+    def log_text(self, text: str, name: str) -> None:
+        """Log ``text`` as an artifact file called ``name``."""
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / name
+            path.write_text(text)
+            self.log_artifact(path)
+
+
+def ensure_experiment(client: MlflowClient, name: str) -> str:
+    """The id of experiment ``name``, created when missing, restored when deleted."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        return client.create_experiment(name)
+    if experiment.lifecycle_stage == "deleted":
+        client.restore_experiment(experiment.experiment_id)
+    return str(experiment.experiment_id)
+
+
+@contextmanager
+def tracked_run(
+    client: MlflowClient, experiment: str, description: str, tags: Mapping[str, str]
+) -> Iterator[TrackedRun]:
+    """Open a run and guarantee it ends FINISHED, FAILED or KILLED, never left RUNNING.
+
+    KILLED on Ctrl-C or SIGTERM (``KeyboardInterrupt``), FAILED on any other
+    exception or when the body set ``failed``, FINISHED otherwise.
+    """
+    experiment_id = ensure_experiment(client, experiment)
+    run = client.create_run(
+        experiment_id,
+        tags={
+            "mlflow.note.content": description,
+            "mlflow.user": getpass.getuser(),
+            "mlflow.source.type": "LOCAL",
+            **tags,
+        },
+    )
+    tracked = TrackedRun(client, run.info.run_id, experiment_id, run.info.artifact_uri)
+    tracked.client.set_tag(tracked.run_id, "mlflow.runName", tracked.run_id[:8])
+    status = FAILED
+    try:
+        yield tracked
+        status = FAILED if tracked.failed else FINISHED
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as ``Interrupted``
+        status = KILLED
+        raise
+    finally:
+        tracked.status = status
+        client.set_terminated(tracked.run_id, status)
+
+
+def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float]) -> None:
+    """Log metrics to ``run_id`` from any process (tasks use this, not the fluent API)."""
+    now = get_current_time_millis()
+    client = MlflowClient(tracking_uri)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+
+
+def log_artifacts(tracking_uri: str, run_id: str, folder: Path, under: str) -> None:
+    """Upload a local folder as ``under/`` of the run's artifacts."""
+    MlflowClient(tracking_uri).log_artifacts(run_id, str(folder), under)
+
+
+def tracking_uri() -> str:
+    """The tracking URI the runner resolved from ``.env`` and the environment."""
+    return os.environ["MLFLOW_TRACKING_URI"]

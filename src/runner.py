@@ -1,0 +1,92 @@
+"""Run the experiment described in luigi.toml: ``python src/runner.py [options]``.
+
+A thin command line over ``framework.app``: it parses options, turns SIGTERM into an
+interruption, and is the one place that maps errors to exit codes (0 ok, 1 a task failed,
+2 bad input, 130 interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from framework.app import Options, run_experiment
+from framework.errors import ExitCode, Interrupted, UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RUNNER_PID = os.getpid()
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python src/runner.py",
+        description="Run the task named in [RunConfig] (and its upstream tasks) as one MLflow "
+                    "run. Settings come from .env and the TOML config.",
+        epilog="exit codes: 0 finished, 1 a task failed, 2 bad input (nothing was run), "
+               "130 interrupted",
+    )
+    parser.add_argument("--config", type=Path, default=None, metavar="PATH",
+                        help="experiment file (default: $LUIGI_CONFIG_PATH from .env, "
+                             "else luigi.toml in the project)")
+    parser.add_argument("--task", action="append", default=[], metavar="NAME",
+                        help="run NAME instead of RunConfig.task (repeatable)")
+    parser.add_argument("--set", action="append", default=[], dest="overrides",
+                        metavar="Section.key=VALUE",
+                        help="override one config value without editing the file, e.g. "
+                             "--set Trainer.seed=1 (TOML syntax; repeatable; logged)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="run up to N tasks in parallel (default 1)")
+    parser.add_argument("--scheduler-url", default=None, metavar="URL",
+                        help="use Luigi's central scheduler (luigid) at URL instead of an "
+                             "in-process one, e.g. http://127.0.0.1:8082")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show Luigi's log on stderr (it is always logged with the run)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return Options(
+        config=args.config or default_config_path(),
+        tasks=args.task,
+        overrides=args.overrides,
+        workers=args.workers,
+        scheduler_url=args.scheduler_url,
+        verbose=args.verbose,
+    )
+
+
+def default_config_path() -> Path:
+    """``$LUIGI_CONFIG_PATH`` (from the shell or .env), relative to the project root."""
+    from dotenv import dotenv_values
+
+    configured = os.environ.get("LUIGI_CONFIG_PATH") or dotenv_values(
+        PROJECT_ROOT / ".env").get("LUIGI_CONFIG_PATH") or "luigi.toml"
+    path = Path(configured)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    """In the runner, unwind like Ctrl-C; in Luigi's forked workers, just die as asked."""
+    if os.getpid() != RUNNER_PID:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    raise Interrupted(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        return run_experiment(options, PROJECT_ROOT)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM raised as Interrupted
+        print("interrupted: the run (if one was open) is marked KILLED", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""``RunTask``: the base every pipeline task inherits.
+
+To add a task: subclass ``RunTask``, declare typed Luigi parameters with defaults and
+descriptions (their values come from the ``[YourTask]`` section of ``luigi.toml``), return
+upstream tasks from ``requires()`` with ``self.clone(Upstream)``, and write your files in
+``produce(out)``. The base decides where the folder lives, writes it atomically, and tells Luigi
+the task is complete only when its folder verifies.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import luigi
+
+from framework import tracking
+from framework.context import current_run
+from framework.outputs import OutputFolder
+
+
+class RunTask(luigi.Task):
+    """A task whose outputs live in one verified folder of the current MLflow run.
+
+    Subclass contract:
+    - ``produce(out)`` writes every output into the (empty, staging) folder ``out``;
+    - ``check()`` may raise ``framework.errors.UserError`` for bad input; the runner calls it
+      before the MLflow run is created, for every task that is not already complete;
+    - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``.
+    """
+
+    run_id: str = luigi.Parameter(  # type: ignore[assignment]
+        description="ID of the MLflow run that owns this task's outputs (set by the runner)."
+    )
+
+    def output_dir(self) -> Path:
+        """``[PathConfig].<TaskName>`` when set, else ``<run artifacts>/<TaskName>/``."""
+        return current_run().output_dir(self.task_family)
+
+    def output(self) -> OutputFolder:
+        return OutputFolder(self.output_dir(), self.task_family)
+
+    def input_dir(self) -> Path:
+        """The raw data folder, ``[PathConfig].input``."""
+        return current_run().input_dir
+
+    def parameters(self) -> dict[str, Any]:
+        """This task's configured parameter values (the runner's own ``run_id`` left out)."""
+        return {name: value for name, value in self.param_kwargs.items() if name != "run_id"}
+
+    def check(self) -> None:
+        """Raise ``UserError`` when the task's input is unusable. Runs before the MLflow run."""
+
+    @abstractmethod
+    def produce(self, out: Path) -> None:
+        """Write this task's outputs into ``out``."""
+
+    def run(self) -> None:
+        record = {"run_id": self.run_id, "params": self.to_str_params(only_significant=True)}
+        record["params"].pop("run_id", None)
+        with self.output().writing(record) as staging:
+            self.produce(staging)
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        """Log metrics to this task's run, from whichever process runs the task."""
+        tracking.log_metrics(current_run().tracking_uri, self.run_id, metrics)
