@@ -42,6 +42,18 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--scheduler-url", default=None, metavar="URL",
                         help="use Luigi's central scheduler (luigid) at URL instead of an "
                              "in-process one, e.g. http://127.0.0.1:8082")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print, for every task, whether it would run or reuse an earlier "
+                             "output and why; run nothing and create no MLflow run")
+    parser.add_argument("--force", action="append", default=[], metavar="TASK",
+                        help="rerun TASK and everything downstream of it even if a matching "
+                             "output exists (repeatable)")
+    parser.add_argument("--no-reuse", action="store_true",
+                        help="do not look for earlier outputs to reuse ([PathConfig] pins "
+                             "still apply)")
+    parser.add_argument("--accept-pin", action="append", default=[], metavar="TASK",
+                        help="use TASK's [PathConfig] folder even though it was made with "
+                             "other parameters, code or data (recorded on the run)")
     parser.add_argument("--verbose", action="store_true",
                         help="also show Luigi's log on stderr (it is always logged with the run)")
     args = parser.parse_args(argv)
@@ -54,6 +66,10 @@ def parse_args(argv: list[str] | None) -> Options:
         workers=args.workers,
         scheduler_url=args.scheduler_url,
         verbose=args.verbose,
+        dry_run=args.dry_run,
+        force=args.force,
+        accept_pins=args.accept_pin,
+        reuse=not args.no_reuse,
     )
 
 

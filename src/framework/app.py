@@ -1,4 +1,4 @@
-"""One experiment, start to finish: check everything, open the run, let Luigi work, close the run.
+"""One experiment, start to finish: check everything, plan, open the run, run, close the run.
 
 The order matters. Every check that can fail on the user's input runs before the MLflow run is
 created, so bad input leaves no trace in the store. Luigi and MLflow are imported only after the
@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,9 @@ from framework import config as config_file
 from framework.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from framework.reuse import Decision
     from framework.tracking import TrackedRun
     from tasks.run_task import RunTask
 
@@ -38,7 +41,10 @@ class Options:
     workers: int = 1
     scheduler_url: str | None = None
     verbose: bool = False
-    extra_tags: dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    force: Sequence[str] = ()
+    accept_pins: Sequence[str] = ()
+    reuse: bool = True
 
 
 def run_experiment(options: Options, project_root: Path) -> ExitCode:
@@ -61,9 +67,22 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
     from framework import schema
 
     values = schema.check_sections(config, registry)
+    schema.check_task_names([*options.force, *options.accept_pins], registry,
+                            "--force/--accept-pin")
     schema.install_luigi_config(config, values, registry)
-    plan(config, registry)
-    return track_and_execute(config, registry, options, project_root)
+
+    from mlflow.tracking import MlflowClient
+
+    from framework.tracking import tracking_uri
+
+    client = MlflowClient(tracking_uri())
+    decisions = plan(config, registry, options, client, project_root / "src")
+    if options.dry_run:
+        from framework.reuse import render
+
+        print(f"plan (dry run, nothing was run or logged):\n{render(decisions)}")
+        return ExitCode.OK
+    return track_and_execute(config, registry, options, client, decisions, project_root)
 
 
 def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
@@ -87,45 +106,65 @@ def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
     return found
 
 
-def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]]) -> None:
-    """Check pinned folders and every task's input before any run exists."""
+def resolve_run_pins(config: config_file.ExperimentConfig, client: MlflowClient
+                     ) -> dict[str, Path]:
+    """Folders for ``[PathConfig] Task = "runs:/<run_id>[/path]"`` entries."""
+    from mlflow.exceptions import MlflowException
+
+    from framework.reuse import output_tag
+    from framework.tracking import local_path
+
+    folders = {}
+    for task, uri in config.run_pins.items():
+        run_id, _, subpath = uri.removeprefix(config_file.RUN_URI_PREFIX).strip("/").partition("/")
+        try:
+            run = client.get_run(run_id)
+        except MlflowException:
+            raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
+                            f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
+        artifacts = local_path(run.info.artifact_uri)
+        default = run.data.tags.get(output_tag(task)) or (artifacts and str(artifacts / task))
+        folder = Path(artifacts / subpath) if subpath and artifacts else Path(default or "")
+        if not folder.is_dir():
+            raise UserError(f"PathConfig.{task} = {uri!r}: run {run_id} has no {task} output "
+                            f"on this machine ({folder}); name a run that ran {task}")
+        folders[task] = folder
+    return folders
+
+
+def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
+         options: Options, client: MlflowClient, source_root: Path) -> list[Decision]:
+    """Decide, upstream first, how each task of the DAG is satisfied; check what will run."""
     from framework.context import RunContext, activate
     from framework.execution import walk
+    from framework.reuse import OutputIndex, Planner
     from framework.tracking import tracking_uri
 
-    activate(RunContext(tracking_uri(), config.input_dir, config.pins))
+    pins = {**config.pins, **resolve_run_pins(config, client)}
+    activate(RunContext(tracking_uri(), config.input_dir, pins))
+    planner = Planner(OutputIndex(client), source_root, pins=pins, force=options.force,
+                      accept=options.accept_pins, reuse=options.reuse)
     roots = [registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]
+    decisions = []
     for task in walk(roots):
-        if task.task_family in config.pins:
-            check_pin(task)
-            if task.output().exists():
-                continue
-        task.check()
-
-
-def check_pin(task: RunTask) -> None:
-    """A pinned folder must hold a complete output of its task, or be empty (to be written)."""
-    output = task.output()
-    if output.exists() or output.is_empty():
-        return
-    raise UserError(f"PathConfig.{task.task_family} = {output.path} holds no complete "
-                    f"{task.task_family} output ({output.problem()}); point it at a finished "
-                    f"run's artifacts/{task.task_family} folder, or at an empty folder")
+        decision = planner.decide(task)
+        if decision.action == "run":
+            task.check()
+        decisions.append(decision)
+    return decisions
 
 
 def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
-                      options: Options, project_root: Path) -> ExitCode:
+                      options: Options, client: MlflowClient, decisions: list[Decision],
+                      project_root: Path) -> ExitCode:
     """Open the run, record the experiment, run the DAG and close the run with its outcome."""
-    from mlflow.tracking import MlflowClient
-
     from framework import execution, tracking
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
+    from framework.reuse import render
 
     git = read_git_state(project_root)
-    tags = {"task": ",".join(config.run.tasks), **(git.tags() if git else {}),
-            **options.extra_tags}
-    client = MlflowClient(tracking.tracking_uri())
+    tags = {"task": ",".join(config.run.tasks), **(git.tags() if git else {})}
     with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
         client, config.run.experiment_name, config.run.description, tags
     ) as run:
@@ -133,14 +172,22 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         execution.configure_logging(log_file, options.verbose)
         artifact_dir = run.artifact_dir
         if artifact_dir is None:
-            raise UserError(f"artifacts of {tracking.tracking_uri()} are not on this machine; "
-                            "serve the store with a local --default-artifact-root")
-        activate(RunContext(tracking.tracking_uri(), config.input_dir, config.pins, artifact_dir))
+            raise RuntimeError(f"artifacts of {tracking.tracking_uri()} are not on this "
+                               "machine; serve the store with a local --default-artifact-root")
+        activate(RunContext(
+            tracking.tracking_uri(), config.input_dir,
+            locations={d.task: d.folder for d in decisions if d.folder is not None},
+            artifact_dir=artifact_dir,
+            signatures={d.task: d.signature for d in decisions},
+        ))
         roots = [registry[name](run_id=run.run_id) for name in config.run.tasks]
         dag = list(execution.walk(roots))
-        record_inputs(run, config, dag, git.diff if git and git.dirty else "")
+        record_inputs(run, config, dag, decisions, git.diff if git and git.dirty else "")
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
-              f"{' + '.join(config.run.tasks)}", flush=True)
+              f"{' + '.join(config.run.tasks)}\nplan:\n{render(decisions)}", flush=True)
+        for task in dag:
+            if task.task_family in run_reused(decisions):
+                task.on_reuse()
         try:
             result = execution.execute(roots, options.workers, options.scheduler_url)
         finally:
@@ -150,24 +197,33 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     return ExitCode.TASK_FAILED if run.failed else ExitCode.OK
 
 
+def run_reused(decisions: list[Decision]) -> dict[str, str]:
+    """Task -> source run, for tasks an earlier output stands in for."""
+    return {d.task: d.source_run or "?" for d in decisions if d.action != "run"}
+
+
 def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: list[RunTask],
-                  diff: str) -> None:
-    """Log what made this run: config files, every task parameter, reused outputs, the diff."""
+                  decisions: list[Decision], diff: str) -> None:
+    """Log what made this run: config, parameters, the plan, signatures, sources, the diff."""
     import toml
 
-    from framework.execution import producer_run
+    from framework.reuse import output_tag, render, signature_tag
 
-    params = {f"{task.task_family}.{key}": value for task in dag
-              for key, value in task.to_str_params(only_significant=True).items()
-              if key != "run_id"}
-    run.log_params(params)
+    run.log_params({f"{task.task_family}.{key}": value
+                    for task in dag for key, value in task.parameters().items()})
     run.log_artifact(config.path, "config")
     run.log_text(toml.dumps(config.document), "effective_config.toml")
+    run.log_text(render(decisions) + "\n", "plan.txt")
     if diff:
         run.log_text(diff, "git.diff")
-    reused = {f"reused.{task.task_family}": source for task in dag
-              if task.output().exists() and (source := producer_run(task)) != run.run_id}
-    run.set_tags(reused)
+    outputs = {d.task: task.output().path for d in decisions for task in dag
+               if task.task_family == d.task and d.action == "run"}
+    run.set_tags({
+        **{signature_tag(d.task): d.signature.digest for d in decisions},
+        **{output_tag(task): str(folder) for task, folder in outputs.items()},
+        **{f"reused.{task}": source for task, source in run_reused(decisions).items()},
+        **{f"pin.accepted.{d.task}": d.reason for d in decisions if "ACCEPTED" in d.reason},
+    })
 
 
 def report(run: TrackedRun, failure_summary: str) -> None:

@@ -20,6 +20,7 @@ from framework.errors import UserError
 RUN_SECTION = "RunConfig"
 PATH_SECTION = "PathConfig"
 DEFAULT_INPUT = "./input/"
+RUN_URI_PREFIX = "runs:/"
 
 ENV_DEFAULTS = {
     "LUIGI_CONFIG_PATH": "luigi.toml",
@@ -54,8 +55,9 @@ class ExperimentConfig:
     """One experiment file after overrides, with paths resolved from the project root.
 
     ``document`` is the effective TOML document (what gets logged); ``pins`` maps task names to
-    the folders that ``[PathConfig]`` assigns them; ``sections`` holds every other section
-    (task sections and Luigi's own, such as ``[core]``) exactly as written.
+    the folders that ``[PathConfig]`` assigns them and ``run_pins`` to the ``runs:/<run_id>``
+    URIs it names instead (resolved once the tracking store is open); ``sections`` holds every
+    other section (task sections and Luigi's own, such as ``[core]``) exactly as written.
     """
 
     path: Path
@@ -63,6 +65,7 @@ class ExperimentConfig:
     run: RunSettings
     input_dir: Path
     pins: dict[str, Path] = field(default_factory=dict)
+    run_pins: dict[str, str] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -147,10 +150,15 @@ def load_config(path: Path, project_root: Path, overrides: list[str]) -> Experim
         if not isinstance(body, dict):
             raise UserError(f"{path}: top-level key {name!r} must sit inside a [section]")
     run = parse_run_settings(document.get(RUN_SECTION), path)
-    input_dir, pins = parse_paths(document.get(PATH_SECTION, {}), project_root, path)
+    entries = dict(document.get(PATH_SECTION, {}))
+    run_pins = {task: value for task, value in entries.items()
+                if isinstance(value, str) and value.startswith(RUN_URI_PREFIX)}
+    input_dir, pins = parse_paths(
+        {task: value for task, value in entries.items() if task not in run_pins},
+        project_root, path)
     sections = {name: body for name, body in document.items()
                 if name not in (RUN_SECTION, PATH_SECTION)}
-    return ExperimentConfig(path, document, run, input_dir, pins, sections)
+    return ExperimentConfig(path, document, run, input_dir, pins, run_pins, sections)
 
 
 def parse_run_settings(section: dict[str, Any] | None, path: Path) -> RunSettings:
@@ -188,7 +196,7 @@ def string_list(value: Any, name: str, path: Path, required: bool = False) -> tu
 
 
 def parse_paths(section: Any, project_root: Path, path: Path) -> tuple[Path, dict[str, Path]]:
-    """Resolve ``[PathConfig]``: ``input`` plus one optional output folder per task.
+    """Resolve ``[PathConfig]`` folders: ``input`` plus one optional output folder per task.
 
     Every folder named must exist; relative paths are taken from the project root.
     """

@@ -9,21 +9,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from framework.signature import Signature
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """The run tasks write for. ``artifact_dir`` is None while the runner is only planning."""
+    """The run tasks write for. ``artifact_dir`` is None while the runner is only planning.
+
+    ``locations`` names the folders of tasks that do not write into this run's artifacts
+    (pinned by ``[PathConfig]`` or reused from an earlier run); ``signatures`` holds each
+    planned task's signature, which its manifest records.
+    """
 
     tracking_uri: str
     input_dir: Path
-    pins: Mapping[str, Path] = field(default_factory=dict)
+    locations: Mapping[str, Path] = field(default_factory=dict)
     artifact_dir: Path | None = None
+    signatures: Mapping[str, Signature] = field(default_factory=dict)
 
     def output_dir(self, task: str) -> Path:
-        """``[PathConfig].<task>`` when set, else ``<run artifacts>/<task>/``."""
-        if task in self.pins:
-            return self.pins[task]
+        """The task's pinned or reused folder, else ``<run artifacts>/<task>/``."""
+        if task in self.locations:
+            return self.locations[task]
         if self.artifact_dir is None:
             raise RuntimeError(f"{task}'s output folder is only known once the run has started")
         return self.artifact_dir / task

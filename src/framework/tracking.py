@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.time import get_current_time_millis
 
@@ -41,10 +41,7 @@ class TrackedRun:
     @property
     def artifact_dir(self) -> Path | None:
         """The run's artifact folder when it is on this machine's file system, else None."""
-        parsed = urlparse(self.artifact_uri)
-        if parsed.scheme in ("", "file"):
-            return Path(unquote(parsed.path))
-        return None
+        return local_path(self.artifact_uri)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log parameters in one batch (MLflow caps a batch at 100 entries)."""
@@ -53,8 +50,9 @@ class TrackedRun:
             self.client.log_batch(self.run_id, params=items[start:start + 100])
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, str(value))
+        items = [RunTag(key, str(value)) for key, value in tags.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, tags=items[start:start + 100])
 
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), folder)
@@ -65,6 +63,14 @@ class TrackedRun:
             path = Path(scratch) / name
             path.write_text(text)
             self.log_artifact(path)
+
+
+def local_path(uri: str) -> Path | None:
+    """The local folder an artifact URI names, or None for a remote store."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path))
+    return None
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:

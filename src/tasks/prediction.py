@@ -15,7 +15,7 @@ from titanic.submission import make_submission, write_submission
 
 class Prediction(RunTask):
     def requires(self) -> dict[str, RunTask]:
-        return {"features": self.clone(Preprocessor), "model": self.clone(Trainer)}
+        return {"features": self.upstream(Preprocessor), "model": self.upstream(Trainer)}
 
     def produce(self, out: Path) -> None:
         import mlflow.sklearn

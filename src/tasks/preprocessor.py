@@ -62,6 +62,10 @@ class Preprocessor(RunTask):
         needed = features.required_raw_columns(self.feature_spec())
         return kept + sorted(needed - set(kept))
 
+    def raw_inputs(self) -> list[Path]:
+        with reported_as_user_error("Preprocessor"):
+            return data.input_files(self.input_dir())
+
     def check(self) -> None:
         with reported_as_user_error("Preprocessor"):
             for split in data.RAW_FILES:

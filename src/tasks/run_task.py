@@ -2,7 +2,7 @@
 
 To add a task: subclass ``RunTask``, declare typed Luigi parameters with defaults and
 descriptions (their values come from the ``[YourTask]`` section of ``luigi.toml``), return
-upstream tasks from ``requires()`` with ``self.clone(Upstream)``, and write your files in
+upstream tasks from ``requires()`` with ``self.upstream(Upstream)``, and write your files in
 ``produce(out)``. The base decides where the folder lives, writes it atomically, and tells Luigi
 the task is complete only when its folder verifies.
 """
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import luigi
 
 from framework import tracking
 from framework.context import current_run
 from framework.outputs import OutputFolder
+
+T = TypeVar("T", bound="RunTask")
 
 
 class RunTask(luigi.Task):
@@ -34,6 +36,14 @@ class RunTask(luigi.Task):
         description="ID of the MLflow run that owns this task's outputs (set by the runner)."
     )
 
+    def upstream(self, task: type[T]) -> T:
+        """An upstream task of the same run, configured from its own section.
+
+        Use this, not Luigi's ``clone``: ``clone`` copies every parameter the two tasks share
+        by name, so an ``Evaluator.seed`` would silently become the ``Trainer``'s seed.
+        """
+        return task(run_id=self.run_id)
+
     def output_dir(self) -> Path:
         """``[PathConfig].<TaskName>`` when set, else ``<run artifacts>/<TaskName>/``."""
         return current_run().output_dir(self.task_family)
@@ -45,20 +55,32 @@ class RunTask(luigi.Task):
         """The raw data folder, ``[PathConfig].input``."""
         return current_run().input_dir
 
-    def parameters(self) -> dict[str, Any]:
-        """This task's configured parameter values (the runner's own ``run_id`` left out)."""
-        return {name: value for name, value in self.param_kwargs.items() if name != "run_id"}
+    def parameters(self) -> dict[str, str]:
+        """This task's parameters as strings (the runner's own ``run_id`` left out)."""
+        params = self.to_str_params(only_significant=True)
+        params.pop("run_id", None)
+        return params
 
     def check(self) -> None:
         """Raise ``UserError`` when the task's input is unusable. Runs before the MLflow run."""
+
+    def raw_inputs(self) -> list[Path]:
+        """Raw files this task reads (not upstream outputs); their bytes enter its signature."""
+        return []
+
+    def on_reuse(self) -> None:
+        """Called in the runner when an earlier output stands in for this task (e.g. to log
+        the metrics it recorded onto the new run)."""
 
     @abstractmethod
     def produce(self, out: Path) -> None:
         """Write this task's outputs into ``out``."""
 
     def run(self) -> None:
-        record = {"run_id": self.run_id, "params": self.to_str_params(only_significant=True)}
-        record["params"].pop("run_id", None)
+        signature = current_run().signatures.get(self.task_family)
+        record: dict[str, Any] = {"run_id": self.run_id, "params": self.parameters()}
+        if signature is not None:
+            record |= {"signature": signature.digest, "signature_parts": signature.parts()}
         with self.output().writing(record) as staging:
             self.produce(staging)
 

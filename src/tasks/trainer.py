@@ -31,7 +31,7 @@ class Trainer(RunTask):
         default=False, description="also run mlflow.sklearn.autolog (adds seconds per fit)")
 
     def requires(self) -> dict[str, RunTask]:
-        return {"features": self.clone(Preprocessor)}
+        return {"features": self.upstream(Preprocessor)}
 
     def make_estimator(self) -> Any:
         with reported_as_user_error("Trainer"):

@@ -6,13 +6,14 @@ callers (config validation, prediction) never plot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.model_selection import StratifiedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
@@ -45,6 +46,9 @@ class CVResult:
 def positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray:
     """Score of the positive class (``classes_[1]``): ``decision_function`` if the model has
     one (e.g. RidgeClassifier, which has no ``predict_proba``), else ``predict_proba[:, 1]``.
+
+    Same preference order as sklearn's roc_auc scorer, so plots and metrics agree; the
+    scores are therefore not always probabilities (GradientBoosting gives log-odds).
     """
     if hasattr(model, "decision_function"):
         return np.asarray(model.decision_function(X), dtype=float)
@@ -53,7 +57,7 @@ def positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray:
 
 def _check_folds(y: pd.Series, folds: int) -> None:
     smallest_class = int(y.value_counts().min()) if len(y) else 0
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < MIN_FOLDS:
+    if isinstance(folds, bool) or not isinstance(folds, numbers.Integral) or folds < MIN_FOLDS:
         raise CVConfigError(f"cv folds must be an integer >= {MIN_FOLDS}, got {folds!r}: fix folds")
     if folds > smallest_class:
         raise CVConfigError(
@@ -121,7 +125,7 @@ def _save_png(figure: Any, path: Path) -> None:
     figure.savefig(path, format="png", dpi=100)
 
 
-def plot_confusion_matrix(y_true: Sequence[Any], y_pred: Sequence[Any], path: Path) -> None:
+def plot_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, path: Path) -> None:
     """Write the confusion matrix of ``y_pred`` against ``y_true`` as a PNG to ``path``."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -134,7 +138,7 @@ def plot_confusion_matrix(y_true: Sequence[Any], y_pred: Sequence[Any], path: Pa
     _save_png(figure, path)
 
 
-def plot_roc_curve(y_true: Sequence[Any], scores: Sequence[float], path: Path) -> None:
+def plot_roc_curve(y_true: ArrayLike, scores: ArrayLike, path: Path) -> None:
     """Write the ROC curve (with its AUC) of ``scores`` against ``y_true`` as a PNG."""
     from sklearn.metrics import RocCurveDisplay
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from titanic.data import ID_COLUMN, TARGET_COLUMN
 
 SUBMISSION_COLUMNS: tuple[str, str] = (ID_COLUMN, TARGET_COLUMN)
 
 
-def make_submission(
-    passenger_ids: pd.Series, predictions: Sequence[Any] | np.ndarray
-) -> pd.DataFrame:
+def make_submission(passenger_ids: pd.Series, predictions: ArrayLike) -> pd.DataFrame:
     """Submission frame with exactly the int columns PassengerId and Survived (0/1).
 
     Rows follow ``passenger_ids``; ``predictions`` must be aligned with it positionally.

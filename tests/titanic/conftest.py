@@ -7,6 +7,7 @@ Kaggle train.csv/test.csv. Tests that need it are skipped when the variable is u
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ def titanic_dir() -> Path:
     folder = Path(configured)
     missing = [name for name in ("train.csv", "test.csv") if not (folder / name).is_file()]
     # A set-but-wrong variable is a broken setup, not a reason to skip silently.
-    assert not missing, f"{DATA_DIR_VARIABLE}={folder} lacks {', '.join(missing)}"
+    if missing:
+        pytest.fail(f"{DATA_DIR_VARIABLE}={folder} lacks {', '.join(missing)}")
     return folder
 
 
@@ -55,20 +57,24 @@ def test_frame(titanic_dir: Path) -> pd.DataFrame:
     return read_raw(titanic_dir, "test.csv")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def default_spec() -> FeatureSpec:
     return FeatureSpec(columns=DEFAULT_COLUMNS, title=True, family_size=True)
 
 
-@pytest.fixture
-def default_model(default_spec: FeatureSpec) -> Pipeline:
-    """A fresh, unfitted model of the default experiment."""
-    return make_model(default_spec, make_estimator(DEFAULT_ESTIMATOR, DEFAULT_PARAMS, SEED))
+@pytest.fixture(scope="session")
+def new_default_model(default_spec: FeatureSpec) -> Callable[[], Pipeline]:
+    """Builds a fresh, unfitted model of the default experiment on each call."""
+
+    def build() -> Pipeline:
+        return make_model(default_spec, make_estimator(DEFAULT_ESTIMATOR, DEFAULT_PARAMS, SEED))
+
+    return build
 
 
 @pytest.fixture(scope="session")
-def fitted_default_model(train_frame: pd.DataFrame) -> Pipeline:
+def fitted_default_model(
+    new_default_model: Callable[[], Pipeline], train_frame: pd.DataFrame
+) -> Pipeline:
     """The default model fitted once on all of train.csv, shared by read-only tests."""
-    spec = FeatureSpec(columns=DEFAULT_COLUMNS, title=True, family_size=True)
-    model = make_model(spec, make_estimator(DEFAULT_ESTIMATOR, DEFAULT_PARAMS, SEED))
-    return model.fit(*feature_target(train_frame))
+    return new_default_model().fit(*feature_target(train_frame))

@@ -121,7 +121,7 @@ def test_missing_input_explains_how_to_download(tmp_path: Path) -> None:
 def test_zip_without_the_member_is_reported(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "titanic.zip", "w") as archive:
         archive.writestr("other.csv", "a,b\n1,2\n")
-    with pytest.raises(MissingInputError, match="has no member train.csv") as error:
+    with pytest.raises(MissingInputError, match=r"has no member train\.csv") as error:
         read_raw(tmp_path, "train.csv")
     assert_one_line(error)
 

@@ -1,0 +1,178 @@
+"""Deciding, before a run starts, which tasks run and which reuse an existing output.
+
+For every task of the DAG (upstream first) the planner computes its signature and decides:
+- ``pinned``: ``[PathConfig]`` names a complete folder; it is used only if its signature matches
+  (or the user accepted the difference, which is then recorded);
+- ``reuse``: an earlier run in the tracking store produced a verified output with the same
+  signature (found through the run tag ``signature.<Task>``);
+- ``run``: anything else, with the reason (what changed since the last output of that task).
+A forced task, and everything downstream of it, always runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from luigi.task import flatten
+from mlflow.tracking import MlflowClient
+
+from framework.errors import UserError
+from framework.outputs import OutputFolder
+from framework.signature import Signature, code_digests, explain, input_digests, library_versions
+
+Action = Literal["run", "reuse", "pinned"]
+CANDIDATES = 20  # newest matching runs examined before giving up on reuse
+
+
+def signature_tag(task: str) -> str:
+    return f"signature.{task}"
+
+
+def output_tag(task: str) -> str:
+    return f"output.{task}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one task. ``folder`` is None when it runs into the new run's artifacts."""
+
+    task: str
+    action: Action
+    signature: Signature
+    reason: str
+    folder: Path | None = None
+    source_run: str | None = None
+
+
+def stored_signature(output: OutputFolder) -> Signature | None:
+    manifest = output.manifest() or {}
+    parts = manifest.get("signature_parts")
+    return Signature.from_parts(parts) if isinstance(parts, dict) else None
+
+
+class OutputIndex:
+    """Finds earlier outputs of a task in the tracking store by the runs' signature tags."""
+
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
+        self._experiments: list[str] | None = None
+
+    def experiments(self) -> list[str]:
+        if self._experiments is None:
+            self._experiments = [e.experiment_id for e in self.client.search_experiments()]
+        return self._experiments
+
+    def _outputs(self, task: str, condition: str) -> Iterable[tuple[str, OutputFolder]]:
+        """(run id, output folder) of the newest runs matching ``condition``."""
+        if not self.experiments():
+            return
+        runs = self.client.search_runs(
+            self.experiments(), filter_string=f"tags.`{signature_tag(task)}` {condition}",
+            max_results=CANDIDATES, order_by=["attributes.start_time DESC"])
+        for run in runs:
+            folder = run.data.tags.get(output_tag(task))
+            if folder:
+                yield run.info.run_id, OutputFolder(Path(folder), task)
+
+    def find(self, signature: Signature) -> tuple[str, Path] | None:
+        """A verified output with exactly this signature: (producing run id, folder)."""
+        digest = signature.digest
+        for run_id, output in self._outputs(signature.task, f"= '{digest}'"):
+            if output.exists() and (output.manifest() or {}).get("signature") == digest:
+                return run_id, output.path
+        return None
+
+    def latest(self, task: str) -> Signature | None:
+        """The signature of the newest complete output of ``task``, whatever it was."""
+        for _, output in self._outputs(task, "LIKE '%'"):
+            if output.exists() and (found := stored_signature(output)) is not None:
+                return found
+        return None
+
+
+class Planner:
+    """Builds the ``Decision`` for each task; see the module docstring for the rules."""
+
+    def __init__(self, index: OutputIndex, source_root: Path, *, pins: Mapping[str, Path],
+                 force: Collection[str] = (), accept: Collection[str] = (),
+                 reuse: bool = True) -> None:
+        self.index = index
+        self.source_root = source_root
+        self.pins = pins
+        self.force = set(force)
+        self.accept = set(accept)
+        self.reuse = reuse
+        self.decisions: dict[str, Decision] = {}
+        self.forced: set[str] = set()
+        self.libraries = library_versions()
+
+    def signature(self, task) -> Signature:  # type: ignore[no-untyped-def]
+        """``task``'s signature; upstream tasks must have been decided already."""
+        params = task.to_str_params(only_significant=True)
+        params.pop("run_id", None)
+        upstream = {dep.task_family: self.decisions[dep.task_family].signature.digest
+                    for dep in flatten(task.requires())}
+        return Signature(task.task_family, params, upstream, input_digests(task.raw_inputs()),
+                         code_digests(type(task).__module__, self.source_root), self.libraries)
+
+    def decide(self, task) -> Decision:  # type: ignore[no-untyped-def]
+        name = task.task_family
+        signature = self.signature(task)
+        upstream_forced = {dep.task_family for dep in flatten(task.requires())} & self.forced
+        if name in self.force or upstream_forced:
+            self.forced.add(name)
+            why = "forced (--force)" if name in self.force else f"upstream {min(upstream_forced)} is forced"
+            decision = Decision(name, "run", signature, why)
+        elif name in self.pins:
+            decision = self.pinned(name, signature, OutputFolder(self.pins[name], name))
+        else:
+            decision = self.found_or_run(signature)
+        self.decisions[name] = decision
+        return decision
+
+    def pinned(self, name: str, signature: Signature, output: OutputFolder) -> Decision:
+        if output.is_empty():
+            return Decision(name, "run", signature, "pinned folder is empty", output.path)
+        if not output.exists():
+            raise UserError(f"PathConfig.{name} = {output.path} holds no complete {name} output "
+                            f"({output.problem()}); point it at a finished run's "
+                            f"artifacts/{name} folder, or at an empty folder")
+        stored = stored_signature(output)
+        source = str((output.manifest() or {}).get("run_id", "?"))
+        if stored is not None and stored.digest == signature.digest:
+            return Decision(name, "pinned", stored, "signature matches", output.path, source)
+        differences = explain(stored, signature) if stored else ["it records no signature"]
+        if name not in self.accept:
+            raise UserError(f"PathConfig.{name} = {output.path} was made differently from what "
+                            f"this config would make: {'; '.join(differences)}; remove the pin, "
+                            f"or accept it with --accept-pin {name}")
+        return Decision(name, "pinned", stored or signature,
+                        "ACCEPTED mismatch: " + "; ".join(differences), output.path, source)
+
+    def found_or_run(self, signature: Signature) -> Decision:
+        name = signature.task
+        if not self.reuse:
+            return Decision(name, "run", signature, "reuse is off (--no-reuse)")
+        found = self.index.find(signature)
+        if found is not None:
+            run_id, folder = found
+            return Decision(name, "reuse", signature, "same signature", folder, run_id)
+        previous = self.index.latest(name)
+        if previous is None:
+            return Decision(name, "run", signature, f"no earlier {name} output")
+        changes = explain(previous, signature)
+        return Decision(name, "run", signature,
+                        "new signature: " + ("; ".join(changes) or "earlier output unusable"))
+
+
+def render(decisions: Iterable[Decision]) -> str:
+    """The plan as the text ``--dry-run`` prints and every run logs as ``plan.txt``."""
+    lines = []
+    for decision in decisions:
+        where = f"from run {decision.source_run}" if decision.source_run else ""
+        lines.append(f"  {decision.task:<14} {decision.action:<7} {where}"
+                     f"{' ' if where else ''}({decision.reason})".rstrip())
+    return "\n".join(lines)
