@@ -25,10 +25,13 @@ LEAKING_VARIABLES = ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_P
 
 @pytest.fixture(scope="session")
 def titanic_dir() -> Path:
-    """The folder holding Kaggle's train.csv and test.csv (``TITANIC_DATA_DIR``)."""
+    """The folder holding Kaggle's train.csv and test.csv: ``TITANIC_DATA_DIR``, else the
+    project's own ``input/`` when the data has been put there."""
     configured = os.environ.get("TITANIC_DATA_DIR")
+    if not configured and (REPO / "input" / "train.csv").is_file():
+        configured = str(REPO / "input")
     if not configured:
-        pytest.skip("set TITANIC_DATA_DIR to the folder with Kaggle's train.csv and test.csv")
+        pytest.skip("put Kaggle's train.csv and test.csv in input/ or set TITANIC_DATA_DIR")
     folder = Path(configured)
     missing = [name for name in RAW_FILES if not (folder / name).is_file()]
     if missing:
@@ -75,7 +78,8 @@ class Project:
         found = client.get_experiment_by_name(experiment)
         if found is None:
             return []
-        return list(client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"]))
+        return list(client.search_runs([found.experiment_id],
+                                       order_by=["attributes.start_time DESC"]))
 
     def all_runs(self) -> list:
         from mlflow.tracking import MlflowClient

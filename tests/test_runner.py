@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from conftest import Project, task_lines
 
 # The seed article's luigi.toml, unchanged apart from the experiment name.
@@ -57,8 +58,10 @@ def test_a_run_logs_config_params_and_commit_and_writes_every_task_folder(first_
     assert run.data.params["Trainer.seed"] == "0"
     assert "Preprocessor.train_columns" in run.data.params
     artifacts = artifacts_of(run)
-    assert artifacts == project.root / "mlruns" / run.info.experiment_id / run.info.run_id / "artifacts"
-    assert (artifacts / "config" / "luigi.toml").read_text() == (project.root / "luigi.toml").read_text()
+    experiment, run_id = run.info.experiment_id, run.info.run_id
+    assert artifacts == project.root / "mlruns" / experiment / run_id / "artifacts"
+    config = (project.root / "luigi.toml").read_text()
+    assert (artifacts / "config" / "luigi.toml").read_text() == config
     assert (artifacts / "effective_config.toml").is_file()
     assert "Trainer" in (artifacts / "logs" / "luigi.log").read_text()
     for task in PIPELINE:

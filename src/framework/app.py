@@ -135,9 +135,11 @@ def resolve_run_pins(config: config_file.ExperimentConfig, client: MlflowClient
 def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
          options: Options, client: MlflowClient, source_root: Path) -> list[Decision]:
     """Decide, upstream first, how each task of the DAG is satisfied; check what will run."""
+    from luigi.task import flatten
+
     from framework.context import RunContext, activate
     from framework.execution import walk
-    from framework.reuse import OutputIndex, Planner
+    from framework.reuse import OutputIndex, Planner, prune
     from framework.tracking import tracking_uri
 
     pins = {**config.pins, **resolve_run_pins(config, client)}
@@ -145,12 +147,13 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     planner = Planner(OutputIndex(client), source_root, pins=pins, force=options.force,
                       accept=options.accept_pins, reuse=options.reuse)
     roots = [registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]
-    decisions = []
-    for task in walk(roots):
-        decision = planner.decide(task)
+    dag = list(walk(roots))
+    requires = {task.task_family: [dep.task_family for dep in flatten(task.requires())]
+                for task in dag}
+    decisions = prune([planner.decide(task) for task in dag], roots, requires)
+    for task, decision in zip(dag, decisions, strict=True):
         if decision.action == "run":
             task.check()
-        decisions.append(decision)
     return decisions
 
 
@@ -199,7 +202,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
 
 def run_reused(decisions: list[Decision]) -> dict[str, str]:
     """Task -> source run, for tasks an earlier output stands in for."""
-    return {d.task: d.source_run or "?" for d in decisions if d.action != "run"}
+    return {d.task: d.source_run or "?" for d in decisions if d.action in ("reuse", "pinned")}
 
 
 def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: list[RunTask],

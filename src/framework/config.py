@@ -191,7 +191,8 @@ def string_list(value: Any, name: str, path: Path, required: bool = False) -> tu
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise UserError(f"{path}: {name} must be a string or a list of strings")
     if required and not items:
-        raise UserError(f'{path}: {name} is missing; name the task to run, e.g. task = "Prediction"')
+        raise UserError(f"{path}: {name} is missing; name the task to run, "
+                        'e.g. task = "Prediction"')
     return tuple(items)
 
 

@@ -7,12 +7,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import luigi
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.task import flatten
 
 from framework.outputs import OutputFolder
+
+T = TypeVar("T", bound=luigi.Task)
+# When each task started, by task id; tasks run where their START and SUCCESS events fire.
+_started: dict[str, float] = {}
 
 FAILED_STATUSES = {
     LuigiStatusCode.FAILED,
@@ -23,11 +28,14 @@ FAILED_STATUSES = {
 }
 
 
-def walk(roots: Sequence[luigi.Task]) -> Iterator[luigi.Task]:
-    """Every task of the DAG below ``roots``, upstream first, each once."""
+def walk(roots: Sequence[T]) -> Iterator[T]:
+    """Every task of the DAG below ``roots``, upstream first, each once.
+
+    Typed by the roots: the tasks of a ``RunTask`` DAG are ``RunTask``s.
+    """
     seen: set[str] = set()
 
-    def visit(task: luigi.Task) -> Iterator[luigi.Task]:
+    def visit(task: T) -> Iterator[T]:
         if task.task_id in seen:
             return
         seen.add(task.task_id)
@@ -65,13 +73,13 @@ def _on_complete(task: luigi.Task) -> None:
 
 @luigi.Task.event_handler(luigi.Event.START)
 def _on_start(task: luigi.Task) -> None:
-    task._started_at = time.monotonic()
+    _started[task.task_id] = time.monotonic()
     say(f"  {task.task_family:<14} running")
 
 
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
 def _on_success(task: luigi.Task) -> None:
-    seconds = time.monotonic() - getattr(task, "_started_at", time.monotonic())
+    seconds = time.monotonic() - _started.pop(task.task_id, time.monotonic())
     say(f"  {task.task_family:<14} ran      {seconds:.1f}s -> {folder_of(task)}")
 
 

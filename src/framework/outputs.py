@@ -38,7 +38,7 @@ def sha256_of(path: Path) -> str:
 
 
 def list_files(folder: Path) -> list[Path]:
-    """Every file below ``folder`` (relative paths, sorted), staging folders and manifest excluded."""
+    """Every file below ``folder`` as sorted relative paths, minus staging and the manifest."""
     return sorted(
         path.relative_to(folder)
         for path in folder.rglob("*")

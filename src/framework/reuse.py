@@ -6,15 +6,16 @@ For every task of the DAG (upstream first) the planner computes its signature an
 - ``reuse``: an earlier run in the tracking store produced a verified output with the same
   signature (found through the run tag ``signature.<Task>``);
 - ``run``: anything else, with the reason (what changed since the last output of that task).
-A forced task, and everything downstream of it, always runs.
+A forced task, and everything downstream of it, always runs. Finally, a task planned to run
+whose every consumer is reused becomes ``skip``: Luigi will never need it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from luigi.task import flatten
 from mlflow.tracking import MlflowClient
@@ -23,7 +24,10 @@ from framework.errors import UserError
 from framework.outputs import OutputFolder
 from framework.signature import Signature, code_digests, explain, input_digests, library_versions
 
-Action = Literal["run", "reuse", "pinned"]
+if TYPE_CHECKING:
+    from tasks.run_task import RunTask
+
+Action = Literal["run", "reuse", "pinned", "skip"]
 CANDIDATES = 20  # newest matching runs examined before giving up on reuse
 
 
@@ -109,7 +113,7 @@ class Planner:
         self.forced: set[str] = set()
         self.libraries = library_versions()
 
-    def signature(self, task) -> Signature:  # type: ignore[no-untyped-def]
+    def signature(self, task: RunTask) -> Signature:
         """``task``'s signature; upstream tasks must have been decided already."""
         params = task.to_str_params(only_significant=True)
         params.pop("run_id", None)
@@ -118,13 +122,14 @@ class Planner:
         return Signature(task.task_family, params, upstream, input_digests(task.raw_inputs()),
                          code_digests(type(task).__module__, self.source_root), self.libraries)
 
-    def decide(self, task) -> Decision:  # type: ignore[no-untyped-def]
+    def decide(self, task: RunTask) -> Decision:
         name = task.task_family
         signature = self.signature(task)
         upstream_forced = {dep.task_family for dep in flatten(task.requires())} & self.forced
         if name in self.force or upstream_forced:
             self.forced.add(name)
-            why = "forced (--force)" if name in self.force else f"upstream {min(upstream_forced)} is forced"
+            why = ("forced (--force)" if name in self.force
+                   else f"upstream {min(upstream_forced)} is forced")
             decision = Decision(name, "run", signature, why)
         elif name in self.pins:
             decision = self.pinned(name, signature, OutputFolder(self.pins[name], name))
@@ -166,6 +171,29 @@ class Planner:
         changes = explain(previous, signature)
         return Decision(name, "run", signature,
                         "new signature: " + ("; ".join(changes) or "earlier output unusable"))
+
+
+def prune(decisions: list[Decision], roots: Iterable[RunTask], requires: Mapping[str, list[str]]
+          ) -> list[Decision]:
+    """Mark ``run`` decisions that no running task (nor a root) needs as ``skip``.
+
+    ``requires`` maps each task to the names of its upstream tasks. Luigi does not look
+    upstream of a complete task, so only tasks reachable from the roots through tasks that
+    run will run.
+    """
+    by_name = {d.task: d for d in decisions}
+    needed: set[str] = set()
+    pending = [root.task_family for root in roots]
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        if by_name[name].action == "run":
+            pending.extend(requires[name])
+    return [d if d.action != "run" or d.task in needed
+            else replace(d, action="skip", reason="not needed: what uses it is reused")
+            for d in decisions]
 
 
 def render(decisions: Iterable[Decision]) -> str:

@@ -23,7 +23,7 @@ LUIGI_EXTRA_SECTIONS = {"logging"}
 # Parameters the runner sets itself; they never come from a config file.
 RUNNER_PARAMETERS = {"run_id"}
 # The TOML types each kind of Luigi parameter accepts (checked most specific first).
-TOML_TYPES: list[tuple[type[luigi.Parameter], tuple[type, ...], str]] = [
+TOML_TYPES: list[tuple[type, tuple[type, ...], str]] = [
     (luigi.BoolParameter, (bool,), "true or false"),
     (luigi.IntParameter, (int,), "an integer"),
     (luigi.FloatParameter, (int, float), "a number"),
@@ -41,8 +41,8 @@ def task_parameters(task: type[luigi.Task]) -> dict[str, luigi.Parameter]:
 
 def luigi_sections() -> set[str]:
     """Config sections that belong to Luigi itself, e.g. ``core``, ``worker``, ``scheduler``."""
-    import luigi.interface  # noqa: F401  (registers [core] and [worker])
-    import luigi.scheduler  # noqa: F401  (registers [scheduler])
+    import luigi.interface
+    import luigi.scheduler
 
     return {name for name, cls in Register._get_reg().items()
             if isinstance(cls, type) and issubclass(cls, luigi.Config)} | LUIGI_EXTRA_SECTIONS
@@ -51,11 +51,8 @@ def luigi_sections() -> set[str]:
 def check_value(task: str, key: str, param: luigi.Parameter, value: Any) -> Any:
     """``value`` normalised by ``param``; a wrong type is a ``UserError`` naming the fix."""
     name = f"{task}.{key}"
-    for kind, accepted, wanted in TOML_TYPES:
-        if isinstance(param, kind):
-            break
-    else:
-        accepted, wanted = (str,), "a string"
+    accepted, wanted = next(((types, text) for kind, types, text in TOML_TYPES
+                             if isinstance(param, kind)), ((str,), "a string"))
     if isinstance(value, bool) and bool not in accepted:
         accepted = ()  # TOML booleans are ints to Python; they are never numbers here
     if not isinstance(value, accepted):

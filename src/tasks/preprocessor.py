@@ -16,20 +16,20 @@ from framework.errors import reported_as_user_error
 from tasks.run_task import RunTask
 from titanic import data, features
 
-DEFAULT_FEATURES = ["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"]
+DEFAULT_FEATURES = ("Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
 
 
 class Preprocessor(RunTask):
     train_columns = luigi.ListParameter(
-        default=[data.ID_COLUMN, data.TARGET_COLUMN, *DEFAULT_FEATURES],
+        default=(data.ID_COLUMN, data.TARGET_COLUMN, *DEFAULT_FEATURES),
         description="columns of train.csv to keep (PassengerId and Survived are not features)")
     test_columns = luigi.ListParameter(
-        default=[data.ID_COLUMN, *DEFAULT_FEATURES],
+        default=(data.ID_COLUMN, *DEFAULT_FEATURES),
         description="columns of test.csv to keep; the same features as train_columns")
     numeric_columns = luigi.ListParameter(
-        default=[], description="features to treat as numeric (default: by dtype)")
+        default=(), description="features to treat as numeric (default: by dtype)")
     categorical_columns = luigi.ListParameter(
-        default=[], description="features to one-hot encode (default: non-numeric dtypes)")
+        default=(), description="features to one-hot encode (default: non-numeric dtypes)")
     numeric_impute = luigi.ChoiceParameter(
         default="median", choices=["median", "mean", "most_frequent"],
         description="how missing numbers are filled")

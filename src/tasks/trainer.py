@@ -24,7 +24,7 @@ class Trainer(RunTask):
     estimator = luigi.Parameter(
         default="sklearn.linear_model.RidgeClassifier",
         description="import path of a scikit-learn classifier")
-    estimator_params = luigi.DictParameter(
+    estimator_params: luigi.DictParameter[dict[str, Any]] = luigi.DictParameter(
         default={}, description="keyword arguments of the classifier, e.g. {max_depth = 5}")
     seed = luigi.IntParameter(default=0, description="random_state of the classifier")
     autolog = luigi.BoolParameter(

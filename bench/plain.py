@@ -1,0 +1,103 @@
+"""The baseline: the default experiment as a plain pandas + scikit-learn script, no tracking.
+
+``python bench/plain.py --input DIR --out DIR [--config luigi.toml] [--set Section.key=value]``
+
+It does the work the runner's Evaluator + Prediction DAG does, with the same functions of the
+``titanic`` package (which import neither luigi nor mlflow) and the same parameters, read from
+the same TOML file and ``--set`` overrides:
+1. read the configured columns of train.csv and test.csv (plus Name, which Title needs);
+2. fit the feature pipeline and the classifier on train (Preprocessor + Trainer) and keep the
+   fitted model as a pickle;
+3. stratified k-fold cross-validation of an unfitted copy, metrics.json, the confusion matrix
+   and the ROC curve as PNGs (Evaluator);
+4. predict test.csv and write submission.csv (Prediction).
+What it leaves out is exactly the runner's overhead: Luigi, MLflow, the parquet files between
+tasks, checksummed output folders and signatures. ``metrics.json`` and ``submission.csv`` must
+come out identical to the runner's; ``bench/run.py`` checks that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def load_settings(config: Path, overrides: list[str]) -> dict[str, dict[str, Any]]:
+    """The TOML sections of ``config`` with ``Section.key=value`` overrides (TOML values)."""
+    settings: dict[str, dict[str, Any]] = tomllib.loads(config.read_text())
+    for text in overrides:
+        target, _, raw = text.partition("=")
+        section, _, key = target.strip().rpartition(".")
+        try:
+            value = tomllib.loads(f"value = {raw.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        settings.setdefault(section, {})[key] = value
+    return settings
+
+
+def run(input_dir: Path, out: Path, settings: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Do the whole experiment; write model.pkl, metrics.json, the PNGs and submission.csv."""
+    from sklearn.base import clone
+
+    from titanic import data, evaluation, features, submission
+    from titanic.model import feature_target, make_estimator, make_model
+
+    pre, trainer = settings.get("Preprocessor", {}), settings.get("Trainer", {})
+    evaluator = settings.get("Evaluator", {})
+    spec = features.spec_from_columns(
+        pre["train_columns"], pre["test_columns"],
+        numeric=tuple(pre.get("numeric_columns", ())),
+        categorical=tuple(pre.get("categorical_columns", ())),
+        numeric_impute=pre.get("numeric_impute", "median"),
+        categorical_impute=pre.get("categorical_impute", "most_frequent"),
+        scale_numeric=pre.get("scale_numeric", False),
+        title=pre.get("add_title", False), family_size=pre.get("add_family_size", False))
+    needed = features.required_raw_columns(spec)
+
+    def columns(kept: list[str]) -> list[str]:
+        return kept + sorted(needed - set(kept))
+
+    train = data.read_raw(input_dir, data.TRAIN_FILE, columns(list(pre["train_columns"])))
+    test = data.read_raw(input_dir, data.TEST_FILE, columns(list(pre["test_columns"])))
+    X, y = feature_target(train)
+    estimator = make_estimator(trainer["estimator"], dict(trainer.get("estimator_params", {})),
+                               trainer.get("seed", 0))
+    model = make_model(spec, estimator).fit(X, y)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "model.pkl").open("wb") as handle:
+        pickle.dump(model, handle)
+    result = evaluation.cross_validate_model(clone(model), X, y, evaluator.get("folds", 5),
+                                             evaluator.get("seed", 0))
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True))
+    evaluation.plot_confusion_matrix(y, result.oof_predictions, out / "confusion_matrix.png")
+    evaluation.plot_roc_curve(y, result.oof_scores, out / "roc_curve.png")
+    submission.write_submission(
+        submission.make_submission(test[data.ID_COLUMN], model.predict(test)),
+        out / "submission.csv")
+    return result.metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="the default experiment without the runner")
+    parser.add_argument("--input", type=Path, required=True, help="folder with the csv files")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    parser.add_argument("--config", type=Path, default=SRC.parent / "luigi.toml")
+    parser.add_argument("--set", action="append", default=[], dest="overrides",
+                        metavar="Section.key=VALUE")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(SRC))
+    metrics = run(args.input, args.out, load_settings(args.config, args.overrides))
+    print(json.dumps(metrics, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
