@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from tasks.run_task import RunTask
 
 PLANNING_RUN_ID = "planning"
+# Where task outputs of a run with remote artifacts (an MLflow server) are written first.
+REMOTE_STAGING = Path("mlruns") / "local"
 UI_PORT = 5000
 
 
@@ -173,14 +175,12 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     ) as run:
         log_file = Path(scratch) / "luigi.log"
         execution.configure_logging(log_file, options.verbose)
-        artifact_dir = run.artifact_dir
-        if artifact_dir is None:
-            raise RuntimeError(f"artifacts of {tracking.tracking_uri()} are not on this "
-                               "machine; serve the store with a local --default-artifact-root")
+        # With a remote artifact store, tasks write here and the folders are uploaded after.
+        output_root = run.artifact_dir or project_root / REMOTE_STAGING / run.run_id
         activate(RunContext(
             tracking.tracking_uri(), config.input_dir,
             locations={d.task: d.folder for d in decisions if d.folder is not None},
-            artifact_dir=artifact_dir,
+            artifact_dir=output_root,
             signatures={d.task: d.signature for d in decisions},
         ))
         roots = [registry[name](run_id=run.run_id) for name in config.run.tasks]
@@ -195,9 +195,21 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
             result = execution.execute(roots, options.workers, options.scheduler_url)
         finally:
             run.log_artifact(log_file, "logs")
+            if run.artifact_dir is None:
+                upload_outputs(run, output_root)
         run.failed = not execution.succeeded(result)
     report(run, result.summary_text if run.failed else "")
     return ExitCode.TASK_FAILED if run.failed else ExitCode.OK
+
+
+def upload_outputs(run: TrackedRun, output_root: Path) -> None:
+    """Log every complete task folder under ``output_root`` as the run's artifacts."""
+    from framework.outputs import MANIFEST
+
+    if output_root.is_dir():
+        for folder in sorted(output_root.iterdir()):
+            if (folder / MANIFEST).is_file():
+                run.client.log_artifacts(run.run_id, str(folder), folder.name)
 
 
 def run_reused(decisions: list[Decision]) -> dict[str, str]:
