@@ -77,13 +77,15 @@ def input_digests(paths: Iterable[Path]) -> dict[str, str]:
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
-    """Docstrings are documentation: editing one must not invalidate outputs."""
+    """Docstrings are documentation: editing, adding or removing one must not count."""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
                 and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
-            body[0] = ast.Pass()
+            del body[0]
+            if not body:
+                body.append(ast.Pass())
     return tree
 
 
