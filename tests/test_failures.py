@@ -141,6 +141,23 @@ def test_an_interrupted_run_is_killed_and_its_task_left_incomplete(probe: Projec
     assert not (sleeper / "started.txt").exists()
 
 
+def test_a_run_whose_process_was_killed_hard_is_closed_by_the_next_run(probe: Project):
+    use_probe(probe, "Sleeper")
+    process = probe.start()
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "Sleeper" in line and "running" in line:
+            break
+    process.kill()
+    process.wait(timeout=30)
+    (orphan,) = probe.runs()
+    assert orphan.info.status == "RUNNING"
+    use_probe(probe, "Flaky")
+    assert probe.run().returncode == 0
+    closed = {run.info.run_id: run for run in probe.runs()}[orphan.info.run_id]
+    assert closed.info.status == "KILLED"
+
+
 def test_two_workers_log_into_the_one_run(project: Project):
     result = project.run("--workers", "2")
     assert result.returncode == 0, result.stderr

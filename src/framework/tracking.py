@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
 KILLED = RunStatus.to_string(RunStatus.KILLED)
 MAX_PARAM_LENGTH = 6000  # MLflow rejects longer parameter values.
+HOST_TAG = "runner.host"
+PID_TAG = "runner.pid"
 
 
 @dataclass
@@ -92,17 +95,19 @@ def tracked_run(
     exception or when the body set ``failed``, FINISHED otherwise.
     """
     experiment_id = ensure_experiment(client, experiment)
+    close_orphans(client, experiment_id)
     run = client.create_run(
         experiment_id,
         tags={
             "mlflow.note.content": description,
             "mlflow.user": getpass.getuser(),
             "mlflow.source.type": "LOCAL",
+            HOST_TAG: socket.gethostname(),
+            PID_TAG: str(os.getpid()),
             **tags,
         },
     )
     tracked = TrackedRun(client, run.info.run_id, experiment_id, run.info.artifact_uri)
-    tracked.client.set_tag(tracked.run_id, "mlflow.runName", tracked.run_id[:8])
     status = FAILED
     try:
         yield tracked
@@ -113,6 +118,33 @@ def tracked_run(
     finally:
         tracked.status = status
         client.set_terminated(tracked.run_id, status)
+
+
+def close_orphans(client: MlflowClient, experiment_id: str) -> None:
+    """Mark KILLED the RUNNING runs of this machine whose runner process is gone.
+
+    Only a SIGKILL (or a power cut) gets past ``tracked_run``; such a run would otherwise
+    stay RUNNING for ever.
+    """
+    running = client.search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = "
+                      f"'{socket.gethostname()}'")
+    for run in running:
+        pid = int(run.data.tags.get(PID_TAG, "0"))
+        if pid and not process_alive(pid):
+            client.set_tag(run.info.run_id, "runner.closed_by", "a later run: process was gone")
+            client.set_terminated(run.info.run_id, KILLED)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float]) -> None:

@@ -63,8 +63,13 @@ class Trainer(RunTask):
         # marks the run FINISHED, so it is set back to RUNNING: the runner owns its end.
         mlflow.set_tracking_uri(current_run().tracking_uri)
         mlflow.sklearn.autolog(log_models=False, silent=True)
-        with mlflow.start_run(run_id=self.run_id):
-            classifier.fit(X, y)
+        try:
+            with mlflow.start_run(run_id=self.run_id):
+                classifier.fit(X, y)
+        finally:
+            # Left on, autolog would open a run of its own for every later fit in this
+            # process (the Evaluator's cross-validation).
+            mlflow.sklearn.autolog(disable=True)
         mlflow.MlflowClient().update_run(self.run_id, status="RUNNING")
         return classifier
 
