@@ -89,13 +89,15 @@ def test_pathconfig_pins_reuse_an_earlier_runs_outputs(first_run):
     earlier = artifacts_of(first)
     result = project.run("--set", f'PathConfig.Preprocessor="{earlier / "Preprocessor"}"',
                          "--set", f'PathConfig.Trainer="{earlier / "Trainer"}"',
-                         "--task", "Prediction")
+                         "--task", "Prediction", "--no-reuse")  # pins only, as in the seed
     assert result.returncode == 0, result.stderr
-    lines = task_lines(result.stdout)
-    assert lines["Preprocessor"] == [f"skipped reused from run {first.info.run_id}: "
-                                     f"{earlier / 'Preprocessor'}"]
-    assert lines["Trainer"][0].startswith(f"skipped reused from run {first.info.run_id}")
-    assert lines["Prediction"][0] == "running"
+    lines = task_lines(result.stdout)  # the plan line, then the progress lines
+    assert lines["Preprocessor"] == [
+        f"pinned from run {first.info.run_id} (signature matches)",
+        f"skipped reused from run {first.info.run_id}: {earlier / 'Preprocessor'}"]
+    assert lines["Trainer"][-1].startswith(f"skipped reused from run {first.info.run_id}")
+    assert lines["Prediction"][1:] == ["running", lines["Prediction"][-1]]
+    assert lines["Prediction"][-1].startswith("ran")
     second = project.runs()[0]
     assert second.info.run_id != first.info.run_id
     assert second.data.tags["reused.Trainer"] == first.info.run_id

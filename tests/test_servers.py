@@ -73,7 +73,8 @@ def test_compose_file_publishes_on_loopback_only() -> None:
     assert compose["services"]["luigid"]["ports"] == ["127.0.0.1:8082:8082"]
     assert compose["services"]["luigid"]["profiles"] == ["scheduler"]
     assert "profiles" not in compose["services"]["mlflow"]
-    assert compose_environment("mlflow") == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    assert compose_environment("mlflow") == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                                             "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
 def _populate_store(project: Path) -> tuple[str, str]:
