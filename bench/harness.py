@@ -112,22 +112,24 @@ def summarise(samples: Sequence[Sample]) -> Summary:
                    statistics.median(s.cpu_s for s in samples), list(samples))
 
 
-def make_project(destination: Path, data_dir: Path, link_data: bool = True) -> Path:
+def make_project(destination: Path, data_dir: Path, link_data: bool = True,
+                 source: Path | None = None) -> Path:
     """A runnable copy of the project at ``destination`` with ``data_dir``'s csv files.
 
     The copy holds src/, luigi.toml, .env and .gitignore, an empty mlruns/ and input/ (whose
     files are symlinks to ``data_dir`` unless ``link_data`` is false), compiled bytecode (as
     a user's project has after its first command) and, when git is installed, a git work tree
-    with one commit, since the runner records the git state of every run.
+    with one commit, since the runner records the git state of every run. ``source`` replaces
+    the repository's src/ (to measure a changed version of the product side by side).
     """
     destination.mkdir(parents=True)
     for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name,
+        origin = (source or REPO / "src") if name == "src" else REPO / name
+        if origin.is_dir():
+            shutil.copytree(origin, destination / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif source.exists():
-            shutil.copy2(source, destination / name)
+        elif origin.exists():
+            shutil.copy2(origin, destination / name)
     (destination / "mlruns").mkdir()
     (destination / "input").mkdir()
     for name in RAW_FILES:
@@ -156,11 +158,14 @@ def runner_cmd(*args: str) -> list[str]:
     return [PYTHON, "src/runner.py", *args]
 
 
-def plain_cmd(input_dir: Path, out: Path, overrides: Sequence[str] = ()) -> list[str]:
-    """``python bench/plain.py`` on ``input_dir`` with the project's luigi.toml."""
+def plain_cmd(input_dir: Path, out: Path, overrides: Sequence[str] = (),
+              source: Path | None = None) -> list[str]:
+    """``python bench/plain.py`` on ``input_dir`` with the project's luigi.toml (and the
+    ``titanic`` package of ``source``, default the repository's src/)."""
     sets = [arg for override in overrides for arg in ("--set", override)]
     return [PYTHON, str(REPO / "bench" / "plain.py"), "--input", str(input_dir),
-            "--out", str(out), "--config", str(REPO / "luigi.toml"), *sets]
+            "--out", str(out), "--config", str(REPO / "luigi.toml"),
+            "--src", str(source or REPO / "src"), *sets]
 
 
 def runner_sets(overrides: Sequence[str]) -> list[str]:

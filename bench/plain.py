@@ -1,6 +1,7 @@
 """The baseline: the default experiment as a plain pandas + scikit-learn script, no tracking.
 
-``python bench/plain.py --input DIR --out DIR [--config luigi.toml] [--set Section.key=value]``
+``python bench/plain.py --input DIR --out DIR [--config luigi.toml] [--set Section.key=value]
+[--src DIR]``
 
 It does the work the runner's Evaluator + Prediction DAG does, with the same functions of the
 ``titanic`` package (which import neither luigi nor mlflow) and the same parameters, read from
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=SRC.parent / "luigi.toml")
     parser.add_argument("--set", action="append", default=[], dest="overrides",
                         metavar="Section.key=VALUE")
+    parser.add_argument("--src", type=Path, default=SRC, help="where the titanic package is")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(SRC))
+    sys.path.insert(0, str(args.src))
     metrics = run(args.input, args.out, load_settings(args.config, args.overrides))
     print(json.dumps(metrics, sort_keys=True))
     return 0

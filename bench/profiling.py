@@ -1,56 +1,38 @@
-"""Where the runner's time goes: import time by package and the cost of each phase.
+"""Where the runner's time goes: phases of a run, import time by package, interpreter exit.
 
-Two views of one command run in a project copy:
-- ``import_profile``: ``python -X importtime``; every module's *self* time is added to its
-  top-level package, so the figures add up to the whole import time without double counting;
-- ``phase_profile``: ``python -m cProfile``; the cumulative time of the functions that make up
-  a run (loading the tasks, opening the store, planning, each task's work, model saving,
-  output verification...). cProfile slows Python-heavy code down (imports most), so the
-  profiled run's own wall time is reported beside the phases for scale.
+- ``phase_profile`` runs the runner through bench/phases.py, which times the functions that
+  make up a run (wall clock, a few microseconds of overhead per call); the command's own wall
+  time is measured outside, so ``startup and exit`` is what the interpreter spends before
+  ``main`` and after it (module teardown: about a second for the runner, see README);
+- ``import_profile`` runs a command under ``python -X importtime`` and adds every module's
+  *self* time to its top-level package, so the figures add up to the whole import time without
+  double counting.
 """
 
 from __future__ import annotations
 
-import pstats
+import json
 import re
 import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness import PYTHON, child_env, measure
+from harness import PYTHON, REPO, child_env, measure
 
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
-TOP_PACKAGES = 12
-# (label, end of the file name, function name): the phases of a run, outermost first.
-PHASES: tuple[tuple[str, str, str], ...] = (
-    ("whole run (runner.main)", "src/runner.py", "main"),
-    ("load task modules (imports)", "framework/app.py", "load_tasks"),
-    ("open the MLflow store (MlflowClient)", "mlflow/tracking/client.py", "__init__"),
-    ("plan: signatures + reuse lookup", "framework/app.py", "plan"),
-    ("  code digests (AST hashing)", "framework/signature.py", "code_digests"),
-    ("  input digests (sha256 of csv)", "framework/signature.py", "input_digests"),
-    ("  reuse lookup: find", "framework/reuse.py", "find"),
-    ("  reuse lookup: latest", "framework/reuse.py", "latest"),
-    ("read git state (GitPython)", "framework/gitinfo.py", "read_git_state"),
-    ("open the run (experiment, create_run)", "framework/tracking.py", "tracked_run"),
-    ("record inputs (params, tags, config)", "framework/app.py", "record_inputs"),
-    ("luigi.build (all tasks)", "framework/execution.py", "execute"),
-    ("  Preprocessor.produce", "tasks/preprocessor.py", "produce"),
-    ("  Trainer.produce", "tasks/trainer.py", "produce"),
-    ("    save_model (MLflow model)", "tasks/trainer.py", "save_model"),
-    ("  Evaluator.produce", "tasks/evaluator.py", "produce"),
-    ("    cross_validate_model", "titanic/evaluation.py", "cross_validate_model"),
-    ("    plots (matplotlib)", "titanic/evaluation.py", "_new_figure"),
-    ("  Prediction.produce", "tasks/prediction.py", "produce"),
-    ("  mlflow.sklearn.load_model", "mlflow/sklearn/__init__.py", "load_model"),
-    ("  output verification (sha256)", "framework/outputs.py", "problem"),
-    ("  output publishing (manifest)", "framework/outputs.py", "_publish"),
-    ("  parquet reads", "pandas/io/parquet.py", "read_parquet"),
-    ("  parquet writes", "pandas/io/parquet.py", "to_parquet"),
-    ("  task metrics (new client per call)", "framework/tracking.py", "log_metrics"),
-    ("upload luigi.log / artifacts", "framework/tracking.py", "log_artifact"),
-)
+TOP_PACKAGES = 14
+
+
+def phase_profile(project: Path, args: list[str], out: Path) -> dict[str, Any]:
+    """Wall seconds of each phase of ``python src/runner.py ARGS`` run in ``project``."""
+    report = out.with_suffix(".json")
+    sample = measure([PYTHON, str(REPO / "bench" / "phases.py"), "--out", str(report), "--",
+                      *args], project, log=out.with_suffix(".log"))
+    phases = json.loads(report.read_text())
+    return {"wall_s": round(sample.wall_s, 3), "peak_mib": round(sample.peak_mib, 1),
+            "startup_and_exit_s": round(sample.wall_s - phases["in_process_s"], 3),
+            **phases}
 
 
 def import_profile(cmd: list[str], cwd: Path, log: Path) -> dict[str, Any]:
@@ -67,20 +49,3 @@ def import_profile(cmd: list[str], cwd: Path, log: Path) -> dict[str, Any]:
     top = {name: round(ms) for name, ms in ranked[:TOP_PACKAGES]}
     top["(other)"] = round(sum(ms for _, ms in ranked[TOP_PACKAGES:]))
     return {"total_ms": round(sum(by_package.values())), "by_package_ms": top}
-
-
-def phase_profile(project: Path, args: list[str], out: Path) -> dict[str, Any]:
-    """Cumulative seconds of each phase in ``PHASES`` for one cProfile'd run of the runner."""
-    stats_file = out.with_suffix(".prof")
-    sample = measure([PYTHON, "-m", "cProfile", "-o", str(stats_file), "src/runner.py", *args],
-                     project, log=out.with_suffix(".log"))
-    stats = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]
-    phases: dict[str, float] = {}
-    for label, file_end, function in PHASES:
-        seconds = sum(entry[3] for (file, _, name), entry in stats.items()
-                      if file.endswith(file_end) and name == function)
-        if seconds:
-            phases[label] = round(seconds, 3)
-    with out.with_suffix(".txt").open("w") as stream:
-        pstats.Stats(str(stats_file), stream=stream).sort_stats("cumulative").print_stats(60)
-    return {"profiled_wall_s": round(sample.wall_s, 3), "phases_s": phases}

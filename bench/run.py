@@ -68,10 +68,12 @@ class Settings:
     lookup_runs: list[int]
     lookup_calls: int
     client_rate_runs: int
+    dry_runs: int
     scale_set: list[str]
     sections: list[str]
     work: Path
     keep: bool
+    source: Path | None = None
     logs: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,9 +93,9 @@ def bench_titanic(s: Settings) -> dict[str, Any]:
     for repeat in range(s.repeats):
         say(f"titanic: repeat {repeat + 1}/{s.repeats}")
         out = s.work / f"titanic-plain-{repeat}"
-        samples["plain"].append(measure(harness.plain_cmd(s.data_dir, out), s.work,
-                                        log=s.logs / "titanic-plain.log"))
-        project = harness.make_project(s.work / f"titanic-{repeat}", s.data_dir)
+        plain = harness.plain_cmd(s.data_dir, out, source=s.source)
+        samples["plain"].append(measure(plain, s.work, log=s.logs / "titanic-plain.log"))
+        project = harness.make_project(s.work / f"titanic-{repeat}", s.data_dir, source=s.source)
         for kind, args in (("runner_first", []), ("runner_reused", []),
                            ("runner_full", ["--no-reuse"])):
             log = s.logs / f"titanic-{kind}.log"
@@ -164,9 +166,9 @@ def bench_size(s: Settings, rows: int) -> dict[str, Any]:
     for repeat in range(s.scale_repeats):
         say(f"scale: {rows:,} rows, repeat {repeat + 1}/{s.scale_repeats}")
         out = s.work / f"scale-plain-{rows}-{repeat}"
-        samples["plain"].append(measure(harness.plain_cmd(data, out, s.scale_set), s.work,
-                                        log=s.logs / f"scale-plain-{rows}.log"))
-        project = harness.make_project(s.work / f"scale-{rows}-{repeat}", data)
+        plain = harness.plain_cmd(data, out, s.scale_set, s.source)
+        samples["plain"].append(measure(plain, s.work, log=s.logs / f"scale-plain-{rows}.log"))
+        project = harness.make_project(s.work / f"scale-{rows}-{repeat}", data, source=s.source)
         # The store exists before the measured run, as it does for anyone past their first run.
         measure(harness.runner_cmd("--dry-run"), project, log=s.logs / "scale-dry-run.log")
         samples["runner"].append(measure(
@@ -222,7 +224,7 @@ def growth(sizes: dict[str, Any]) -> dict[str, Any]:
 
 def bench_lookup(s: Settings) -> dict[str, Any]:
     """Lookup timings and dry-run wall time with 1 run, then each of ``lookup_runs`` runs."""
-    project = harness.make_project(s.work / "lookup", s.data_dir)
+    project = harness.make_project(s.work / "lookup", s.data_dir, source=s.source)
     measure(harness.runner_cmd(), project, log=s.logs / "lookup-template.log")
     db = lookup.store_path(project)
     with sqlite3.connect(db) as connection:
@@ -239,14 +241,15 @@ def bench_lookup(s: Settings) -> dict[str, Any]:
 
 
 def lookup_level(s: Settings, project: Path, template: str) -> dict[str, Any]:
-    """One child timing the lookups, then the median of three ``--dry-run`` wall times."""
+    """One child timing the lookups, then the median of ``dry_runs`` ``--dry-run`` walls."""
     result = subprocess.run(
         [PYTHON, str(REPO / "bench" / "lookup.py"), "--project", str(project), "--run", template,
          "--calls", str(s.lookup_calls)],
         env=harness.child_env(), capture_output=True, text=True, check=True)
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     log = s.logs / "lookup-dry-run.log"
-    dry = [measure(harness.runner_cmd("--dry-run"), project, log=log) for _ in range(3)]
+    dry = [measure(harness.runner_cmd("--dry-run"), project, log=log)
+           for _ in range(s.dry_runs)]
     return timings | {"dry_run": summarise(dry).to_json(), "dry_run_reused_all":
                       count_reused(log) == len(TASKS)}
 
@@ -269,20 +272,23 @@ def client_rate(s: Settings) -> float:
 # --- 4. Profile --------------------------------------------------------------------------------
 
 def bench_profile(s: Settings) -> dict[str, Any]:
-    """Phases (cProfile) and imports (-X importtime) of a first and a reused run."""
+    """Wall-clock phases and imports (-X importtime) of a first and a reused run."""
     say("profile: phases and imports")
-    phases = harness.make_project(s.work / "profile-phases", s.data_dir)
-    imports = harness.make_project(s.work / "profile-imports", s.data_dir)
+    phases = harness.make_project(s.work / "profile-phases", s.data_dir, source=s.source)
+    imports = harness.make_project(s.work / "profile-imports", s.data_dir, source=s.source)
     plain_out = s.work / "profile-plain"
     result = {
-        "first_run": profiling.phase_profile(phases, [], s.logs / "profile-first"),
-        "reused_run": profiling.phase_profile(phases, [], s.logs / "profile-reused"),
+        "first_run": profiling.phase_profile(phases, [], s.logs / "phases-first"),
+        "reused_run": profiling.phase_profile(phases, [], s.logs / "phases-reused"),
+        "full_run_existing_store": profiling.phase_profile(phases, ["--no-reuse"],
+                                                           s.logs / "phases-full"),
         "imports_first_run": profiling.import_profile(
             harness.runner_cmd(), imports, s.logs / "importtime-first.txt"),
         "imports_reused_run": profiling.import_profile(
             harness.runner_cmd(), imports, s.logs / "importtime-reused.txt"),
         "imports_plain": profiling.import_profile(
-            harness.plain_cmd(s.data_dir, plain_out), s.work, s.logs / "importtime-plain.txt"),
+            harness.plain_cmd(s.data_dir, plain_out, source=s.source), s.work,
+            s.logs / "importtime-plain.txt"),
         "standalone_import_s": standalone_imports(s),
     }
     cleanup(s, phases, imports, plain_out)
@@ -312,8 +318,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     titanic = results.get("titanic")
     if titanic:
-        add("Titanic full run / plain, wall", titanic["runner_first"]["time_ratio"],
-            TARGETS["titanic_full"])
+        add("Titanic first full run (fresh store) / plain, wall",
+            titanic["runner_first"]["time_ratio"], TARGETS["titanic_full"])
+        add("Titanic full run (existing store) / plain, wall",
+            titanic["runner_full"]["time_ratio"], TARGETS["titanic_full"])
         add("Titanic reused rerun / plain, wall", titanic["runner_reused"]["time_ratio"],
             TARGETS["titanic_reused"])
     at_million = results.get("scale", {}).get("sizes", {}).get(str(GROWTH_TO), {})
@@ -339,7 +347,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 def render(results: dict[str, Any]) -> str:
     """The markdown tables printed at the end (and pasted into the README)."""
     parts = [render_titanic(results.get("titanic")), render_scale(results.get("scale")),
-             render_lookup(results.get("lookup")), render_targets(results["targets"])]
+             render_lookup(results.get("lookup")), render_profile(results.get("profile")),
+             render_targets(results["targets"])]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -394,6 +403,33 @@ def render_lookup(found: dict[str, Any] | None) -> str:
                      f"{level['store_open_ms']:.0f} | {level['dry_run']['wall_s']:.2f} |")
     lines.append(f"\nCreating a runner-like run through MlflowClient: "
                  f"{found['client_create_ms_per_run']:.1f} ms (the bench clones rows with SQL)")
+    return "\n".join(lines)
+
+
+def render_profile(profile: dict[str, Any] | None) -> str:
+    if not profile:
+        return ""
+    runs = ("first_run", "full_run_existing_store", "reused_run")
+    labels: list[str] = []
+    for run in runs:
+        labels += [label for label in profile[run]["phases_s"] if label not in labels]
+    lines = ["Where the time goes (wall clock, one run each; nested phases are indented and "
+             "included in their parent)", "",
+             "| phase | first run, fresh store s | full run, existing store s | reused rerun s |",
+             "|---|---:|---:|---:|"]
+    for label in [*labels, "startup_and_exit_s", "wall_s"]:
+        cells = [profile[run]["phases_s"].get(label, profile[run].get(label)) for run in runs]
+        shown = "· " * ((len(label) - len(label.lstrip())) // 2) + label.strip()
+        lines.append(f"| {shown} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells)
+                     + " |")
+    imports = {name: profile[name] for name in ("imports_plain", "imports_first_run",
+                                                "imports_reused_run")}
+    lines.append("\nImport time (ms, -X importtime self time by package): " + "; ".join(
+        f"{name.removeprefix('imports_')} {found['total_ms']} "
+        f"({', '.join(f'{k} {v}' for k, v in list(found['by_package_ms'].items())[:6])})"
+        for name, found in imports.items()))
+    lines.append("Standalone `python -c 'import X'` (s): " + ", ".join(
+        f"{name} {seconds:.2f}" for name, seconds in profile["standalone_import_s"].items()))
     return "\n".join(lines)
 
 
@@ -459,6 +495,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--work", type=Path, default=None,
                         help="folder for project copies and data (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep project copies and data")
+    parser.add_argument("--src", type=Path, default=None,
+                        help="measure this src/ folder instead of the repository's (A/B runs)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny smoke-test sizes: 1 repeat, 1,000 rows, 50 runs, no profile")
     args = parser.parse_args(argv)
@@ -478,8 +516,10 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         data_dir=args.data.resolve(), out=args.out.resolve(), sizes=args.sizes,
         repeats=args.repeats, scale_repeats=args.scale_repeats, lookup_runs=args.lookup_runs,
         lookup_calls=args.lookup_calls, client_rate_runs=10 if args.quick else 100,
+        dry_runs=1 if args.quick else 3,
         scale_set=list(args.scale_set) if args.scale_set is not None else [DEFAULT_SCALE_SET],
-        sections=sections, work=harness.scratch_dir(args.work, "bench-"), keep=args.keep)
+        sections=sections, work=harness.scratch_dir(args.work, "bench-"), keep=args.keep,
+        source=args.src.resolve() if args.src else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

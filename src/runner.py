@@ -37,8 +37,8 @@ def parse_args(argv: list[str] | None) -> Options:
                         metavar="Section.key=VALUE",
                         help="override one config value without editing the file, e.g. "
                              "--set Trainer.seed=1 (TOML syntax; repeatable; logged)")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="run up to N tasks in parallel (default 1)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="run up to N tasks in parallel (default: [core] workers, else 1)")
     parser.add_argument("--scheduler-url", default=None, metavar="URL",
                         help="use Luigi's central scheduler (luigid) at URL instead of an "
                              "in-process one, e.g. http://127.0.0.1:8082")
@@ -57,10 +57,10 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--verbose", action="store_true",
                         help="also show Luigi's log on stderr (it is always logged with the run)")
     args = parser.parse_args(argv)
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
     return Options(
-        config=args.config or default_config_path(),
+        config=args.config,
         tasks=args.task,
         overrides=args.overrides,
         workers=args.workers,
@@ -73,21 +73,11 @@ def parse_args(argv: list[str] | None) -> Options:
     )
 
 
-def default_config_path() -> Path:
-    """``$LUIGI_CONFIG_PATH`` (from the shell or .env), relative to the project root."""
-    from dotenv import dotenv_values
-
-    configured = os.environ.get("LUIGI_CONFIG_PATH") or dotenv_values(
-        PROJECT_ROOT / ".env").get("LUIGI_CONFIG_PATH") or "luigi.toml"
-    path = Path(configured)
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
 def on_sigterm(signum: int, frame: object) -> None:
-    """In the runner, unwind like Ctrl-C; in Luigi's forked workers, just die as asked."""
+    """Unwind like Ctrl-C in the runner. In Luigi's forked workers exit quietly, still
+    through every ``finally``, so a half-written task removes its staging folder."""
     if os.getpid() != RUNNER_PID:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+        raise SystemExit(128 + signum)
     raise Interrupted(f"signal {signum}")
 
 

@@ -73,6 +73,15 @@ BAD_INPUTS = {
     "missing config file": (["--config", "nope.toml"], None, "nope.toml"),
     "bad estimator": (["--set", "Trainer.estimator=sklearn.ensemble.RandomForestClasifier"], None,
                       "RandomForestClasifier"),
+    "too many folds": (["--set", "Evaluator.folds=500"], None, "folds"),
+    "unserialisable value": (["--set", "Trainer.estimator_params={d=1979-05-27}"], None,
+                             "Trainer.estimator_params"),
+    "one folder pinned twice": (["--set", 'PathConfig.Trainer="./input"',
+                                 "--set", 'PathConfig.Preprocessor="./input"'], None,
+                                "same folder"),
+    "misspelt run pin": (["--set", 'PathConfig.Trainr="runs:/0123/Trainer"'], None,
+                         "did you mean 'Trainer'"),
+    "no scheduler there": (["--scheduler-url", "http://127.0.0.1:9"], None, "no scheduler"),
 }
 
 
@@ -86,6 +95,13 @@ def test_bad_input_is_one_line_exit_2_and_no_run(project: Project, case: str):
     result = project.run(*args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in one_line_error(result)
+    assert project.all_runs() == []
+
+
+def test_another_luigi_config_parser_is_refused(project: Project):
+    result = project.run(LUIGI_CONFIG_PARSER="cfg")
+    assert result.returncode == 2
+    assert "LUIGI_CONFIG_PARSER=cfg" in one_line_error(result)
     assert project.all_runs() == []
 
 
@@ -109,9 +125,7 @@ def test_a_failing_task_fails_the_run_leaves_nothing_complete_and_is_redone(prob
     assert failed.info.status == "FAILED"
     folder = probe.root / "mlruns" / failed.info.experiment_id / failed.info.run_id / "artifacts"
     flaky = folder / "Flaky"
-    assert not (flaky / "_manifest.json").exists()
-    assert not (flaky / "part-1.txt").exists()
-    assert list(flaky.iterdir()) == []  # the staging folder is gone too
+    assert list(flaky.rglob("*")) == []  # no manifest, no half file, no staging folder
 
     use_probe(probe, "Flaky", fail=False)
     result = probe.run()
@@ -137,8 +151,7 @@ def test_an_interrupted_run_is_killed_and_its_task_left_incomplete(probe: Projec
     assert run.info.status == "KILLED"
     sleeper = (probe.root / "mlruns" / run.info.experiment_id / run.info.run_id / "artifacts"
                / "Sleeper")
-    assert not (sleeper / "_manifest.json").exists()
-    assert not (sleeper / "started.txt").exists()
+    assert list(sleeper.rglob("*")) == []  # the half-done staging folder was removed
 
 
 def test_a_run_whose_process_was_killed_hard_is_closed_by_the_next_run(probe: Project):

@@ -39,14 +39,24 @@ def test_an_exception_mid_write_publishes_nothing(tmp_path: Path):
 
 
 def test_a_changed_or_missing_file_makes_the_folder_incomplete(tmp_path: Path):
+    changed = OutputFolder(tmp_path / "changed", "Trainer")
+    write(changed, {"a.txt": "one", "b.txt": "two"})
+    (changed.path / "a.txt").write_text("ONE")
+    assert "checksum" in (changed.problem() or "")
+    missing = OutputFolder(tmp_path / "missing", "Trainer")
+    write(missing, {"a.txt": "one", "b.txt": "two"})
+    assert missing.exists()
+    (missing.path / "b.txt").unlink()
+    assert "missing" in (missing.problem() or "")
+
+
+def test_a_folder_that_holds_anything_is_never_written(tmp_path: Path):
     folder = OutputFolder(tmp_path / "Trainer", "Trainer")
-    write(folder, {"a.txt": "one", "b.txt": "two"})
-    (folder.path / "a.txt").write_text("ONE")
-    assert "checksum" in (folder.problem() or "")
-    write(folder, {"a.txt": "one", "b.txt": "two"})
-    assert folder.exists()
-    (folder.path / "b.txt").unlink()
-    assert "missing" in (folder.problem() or "")
+    write(folder, {"a.txt": "one"})
+    (folder.path / "a.txt").write_text("tampered, but someone's")
+    with pytest.raises(FileExistsError):
+        write(folder, {"a.txt": "new"})
+    assert (folder.path / "a.txt").read_text() == "tampered, but someone's"
 
 
 def test_a_folder_written_by_another_task_is_not_this_tasks_output(tmp_path: Path):

@@ -73,6 +73,7 @@ def test_a_code_change_reruns_the_tasks_that_use_it_but_a_comment_does_not(proje
     model = project.root / "src" / "titanic" / "model.py"
     model.write_text(model.read_text() + "\n# a comment changes nothing\n")
     result = project.run()
+    assert result.returncode == 0, result.stderr
     assert ran(result.stdout) == set(), result.stdout
     model.write_text(model.read_text() + "\nUNUSED_CONSTANT = 1\n")
     result = project.run()
@@ -83,8 +84,10 @@ def test_a_code_change_reruns_the_tasks_that_use_it_but_a_comment_does_not(proje
 
 def test_force_and_no_reuse_opt_out(project: Project, first):
     forced = project.run("--force", "Trainer")
+    assert forced.returncode == 0, forced.stderr
     assert ran(forced.stdout) == {"Trainer", "Evaluator", "Prediction"}
     fresh = project.run("--no-reuse", "--task", "Preprocessor")
+    assert fresh.returncode == 0, fresh.stderr
     assert ran(fresh.stdout) == {"Preprocessor"}
 
 
@@ -123,7 +126,8 @@ def test_a_tampered_output_is_never_used(project: Project, first):
     result = project.run("--task", "Trainer")
     assert result.returncode == 0, result.stderr
     assert ran(result.stdout) == {"Trainer"}
-    assert "Trainer" in project.runs()[0].data.tags["output.Trainer"]
+    rerun = project.runs()[0]
+    assert rerun.data.tags["output.Trainer"] == str(artifacts(rerun) / "Trainer")
 
 
 def test_dry_run_creates_no_run_and_tells_what_a_real_run_does(project: Project, first):
@@ -138,3 +142,41 @@ def test_dry_run_creates_no_run_and_tells_what_a_real_run_does(project: Project,
     assert ran(real.stdout) == {task for task, action in predicted.items() if action == "run"}
     plan_artifact = (artifacts(project.runs()[0]) / "plan.txt").read_text()
     assert plan_of(plan_artifact) == predicted
+
+
+def test_reuse_still_finds_the_producer_after_many_runs_that_reused_it(project: Project, first):
+    """Runs that only reused an output carry its signature too; they must not hide the run
+    that made it, however many there are."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(project.tracking_uri)
+    tags = {key: value for key, value in first.data.tags.items()
+            if key.startswith("signature.")}
+    tags |= {f"reused.{task}": first.info.run_id for task in TASKS}
+    for _ in range(25):
+        client.set_terminated(client.create_run(first.info.experiment_id, tags=tags).info.run_id)
+    result = project.run()
+    assert result.returncode == 0, result.stderr
+    assert ran(result.stdout) == set()
+    assert project.runs()[0].data.tags["reused.Trainer"] == first.info.run_id
+
+
+MY_MODELS = """
+from sklearn.linear_model import RidgeClassifier
+
+
+class MyClassifier(RidgeClassifier):
+    pass
+"""
+
+
+def test_the_code_of_an_estimator_in_the_project_counts(project: Project):
+    (project.root / "src" / "my_models.py").write_text(MY_MODELS)
+    use_mine = ("--set", "Trainer.estimator=my_models.MyClassifier",
+                "--set", "Trainer.estimator_params={}", "--task", "Trainer")
+    assert project.run(*use_mine).returncode == 0
+    (project.root / "src" / "my_models.py").write_text(MY_MODELS + "\nALPHA = 2.0\n")
+    result = project.run(*use_mine)
+    assert result.returncode == 0, result.stderr
+    assert ran(result.stdout) == {"Trainer"}
+    assert "code of my_models.py changed" in result.stdout

@@ -57,3 +57,17 @@ def test_a_run_logged_to_a_tracking_server_uploads_its_outputs(project: Project,
                    for line in lines)
     assert newest.data.tags["reused.Trainer"] == oldest.info.run_id
     assert not (project.root / "mlruns" / "mlflow.db").exists()
+
+
+def test_two_runs_at_once_on_one_scheduler_do_not_collide(project: Project):
+    with running_service("luigid", project.root, ready_path="/") as scheduler:
+        runs = [project.start("--scheduler-url", scheduler, "--no-reuse", "--task", "Trainer")
+                for _ in range(2)]
+        outputs = [process.communicate(timeout=240) for process in runs]
+    assert [process.returncode for process in runs] == [0, 0], outputs
+    finished = project.all_runs()
+    assert [run.info.status for run in finished] == ["FINISHED", "FINISHED"]
+    folders = {run.data.tags["output.Trainer"] for run in finished}
+    assert len(folders) == 2
+    for folder in folders:
+        assert (Path(folder) / "_manifest.json").is_file()

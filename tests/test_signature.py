@@ -25,20 +25,20 @@ def make_project(root: Path, helper: str = "VALUE = 1\n") -> Path:
 
 
 def test_imported_project_modules_count_and_others_do_not(tmp_path: Path):
-    digests = code_digests("task_module", make_project(tmp_path))
+    digests = code_digests(["task_module"], make_project(tmp_path))
     assert set(digests) == {"task_module.py", "mypkg/__init__.py", "mypkg/helper.py"}
 
 
 def test_comments_layout_and_docstrings_do_not_change_the_fingerprint(tmp_path: Path):
-    before = code_digests("task_module", make_project(tmp_path / "a"))
+    before = code_digests(["task_module"], make_project(tmp_path / "a"))
     reformatted = '"""Now documented."""\n\n# a comment\nVALUE = (\n    1\n)\n'
-    after = code_digests("task_module", make_project(tmp_path / "b", reformatted))
+    after = code_digests(["task_module"], make_project(tmp_path / "b", reformatted))
     assert before == after
 
 
 def test_editing_a_helper_changes_the_fingerprint(tmp_path: Path):
-    before = code_digests("task_module", make_project(tmp_path / "a"))
-    after = code_digests("task_module", make_project(tmp_path / "b", "VALUE = 2\n"))
+    before = code_digests(["task_module"], make_project(tmp_path / "a"))
+    after = code_digests(["task_module"], make_project(tmp_path / "b", "VALUE = 2\n"))
     assert before["task_module.py"] == after["task_module.py"]
     assert before["mypkg/helper.py"] != after["mypkg/helper.py"]
 

@@ -37,10 +37,10 @@ UI_PORT = 5000
 class Options:
     """What the command line asked for."""
 
-    config: Path
+    config: Path | None = None
     tasks: Sequence[str] = ()
     overrides: Sequence[str] = ()
-    workers: int = 1
+    workers: int | None = None
     scheduler_url: str | None = None
     verbose: bool = False
     dry_run: bool = False
@@ -55,7 +55,9 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
     Raises ``UserError`` (before any run exists) for bad input.
     """
     config_file.load_environment(project_root)
-    config_path = options.config.resolve()
+    # --config is relative to where the command was started; LUIGI_CONFIG_PATH to the project.
+    config_path = (options.config.resolve() if options.config
+                   else project_root / os.environ["LUIGI_CONFIG_PATH"])
     # Paths in the config, and MLflow's default artifact root, are relative to the project.
     os.chdir(project_root)
     overrides = list(options.overrides)
@@ -73,18 +75,33 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
                             "--force/--accept-pin")
     schema.install_luigi_config(config, values, registry)
 
-    from mlflow.tracking import MlflowClient
+    from framework.tracking import open_store, tracking_uri
 
-    from framework.tracking import tracking_uri
-
-    client = MlflowClient(tracking_uri())
+    client = open_store(tracking_uri())
     decisions = plan(config, registry, options, client, project_root / "src")
+    if options.scheduler_url:
+        check_scheduler(options.scheduler_url)
     if options.dry_run:
         from framework.reuse import render
 
         print(f"plan (dry run, nothing was run or logged):\n{render(decisions)}")
         return ExitCode.OK
     return track_and_execute(config, registry, options, client, decisions, project_root)
+
+
+def check_scheduler(url: str) -> None:
+    """Fail fast, before a run exists, when luigid is not there (Luigi itself waits ~60 s)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return
+    except urllib.error.HTTPError:
+        return  # something answers; Luigi will tell if it is not a scheduler
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise UserError(f"--scheduler-url {url}: no scheduler answers ({error}); start luigid "
+                        "(docker compose --profile scheduler up) or drop the option") from None
 
 
 def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
@@ -111,27 +128,56 @@ def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
 def resolve_run_pins(config: config_file.ExperimentConfig, client: MlflowClient
                      ) -> dict[str, Path]:
     """Folders for ``[PathConfig] Task = "runs:/<run_id>[/path]"`` entries."""
+    folders = {task: run_pin_folder(client, task, uri) for task, uri in config.run_pins.items()}
+    for task, folder in folders.items():
+        if not folder.is_dir():
+            raise UserError(f"PathConfig.{task} = {config.run_pins[task]!r}: that run has no "
+                            f"{task} output on this machine ({folder}); name a run that ran it")
+    return folders
+
+
+def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
+    """Where ``runs:/<run_id>`` keeps ``task``'s output, or ``runs:/<run_id>/<path>`` a folder.
+
+    A run that reused the output points at the run that made it (its ``reused.<Task>`` tag).
+    """
     from mlflow.exceptions import MlflowException
 
     from framework.reuse import output_tag
     from framework.tracking import local_path
 
-    folders = {}
-    for task, uri in config.run_pins.items():
-        run_id, _, subpath = uri.removeprefix(config_file.RUN_URI_PREFIX).strip("/").partition("/")
-        try:
-            run = client.get_run(run_id)
-        except MlflowException:
-            raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
-                            f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
-        artifacts = local_path(run.info.artifact_uri)
-        default = run.data.tags.get(output_tag(task)) or (artifacts and str(artifacts / task))
-        folder = Path(artifacts / subpath) if subpath and artifacts else Path(default or "")
-        if not folder.is_dir():
-            raise UserError(f"PathConfig.{task} = {uri!r}: run {run_id} has no {task} output "
-                            f"on this machine ({folder}); name a run that ran {task}")
-        folders[task] = folder
-    return folders
+    run_id, _, subpath = uri.removeprefix(config_file.RUN_URI_PREFIX).strip("/").partition("/")
+    try:
+        run = client.get_run(run_id)
+        source = run.data.tags.get(f"reused.{task}")
+        if not subpath and output_tag(task) not in run.data.tags and source:
+            run = client.get_run(source)
+    except MlflowException:
+        raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
+                        f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
+    artifacts = local_path(run.info.artifact_uri) or Path("(remote artifacts)")
+    if subpath:
+        return artifacts / subpath
+    return Path(run.data.tags.get(output_tag(task)) or artifacts / task)
+
+
+def check_distinct_folders(pins: dict[str, Path]) -> None:
+    """Two tasks pinned to one folder would write over each other."""
+    seen: dict[Path, str] = {}
+    for task, folder in pins.items():
+        if folder.resolve() in seen:
+            raise UserError(f"PathConfig.{seen[folder.resolve()]} and PathConfig.{task} name the "
+                            f"same folder {folder}; give each task its own folder")
+        seen[folder.resolve()] = task
+
+
+def check_one_instance_per_task(dag: Sequence[RunTask]) -> None:
+    """Outputs, pins and signatures are per task name, so each task may appear once."""
+    families = [task.task_family for task in dag]
+    for family in families:
+        if families.count(family) > 1:
+            raise UserError(f"{family} appears twice in the DAG with different parameters; each "
+                            "task has one config section: make the second a task of its own")
 
 
 def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
@@ -145,11 +191,13 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     from framework.tracking import tracking_uri
 
     pins = {**config.pins, **resolve_run_pins(config, client)}
+    check_distinct_folders(pins)
     activate(RunContext(tracking_uri(), config.input_dir, pins))
     planner = Planner(OutputIndex(client), source_root, pins=pins, force=options.force,
                       accept=options.accept_pins, reuse=options.reuse)
     roots = [registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]
     dag = list(walk(roots))
+    check_one_instance_per_task(dag)
     requires = {task.task_family: [dep.task_family for dep in flatten(task.requires())]
                 for task in dag}
     decisions = prune([planner.decide(task) for task in dag], roots, requires)
@@ -188,8 +236,9 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         record_inputs(run, config, dag, decisions, git.diff if git and git.dirty else "")
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
               f"{' + '.join(config.run.tasks)}\nplan:\n{render(decisions)}", flush=True)
+        reused = run_reused(decisions)
         for task in dag:
-            if task.task_family in run_reused(decisions):
+            if task.task_family in reused:
                 task.on_reuse()
         try:
             result = execution.execute(roots, options.workers, options.scheduler_url)
@@ -231,8 +280,9 @@ def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: li
     run.log_text(render(decisions) + "\n", "plan.txt")
     if diff:
         run.log_text(diff, "git.diff")
-    outputs = {d.task: task.output().path for d in decisions for task in dag
-               if task.task_family == d.task and d.action == "run"}
+    running = {d.task for d in decisions if d.action == "run"}
+    outputs = {task.task_family: task.output().path for task in dag
+               if task.task_family in running}
     run.set_tags({
         **{signature_tag(d.task): d.signature.digest for d in decisions},
         **{output_tag(task): str(folder) for task, folder in outputs.items()},

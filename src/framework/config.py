@@ -78,6 +78,9 @@ def load_environment(project_root: Path) -> None:
     load_dotenv(project_root / ".env", override=False)
     for name, value in ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    if os.environ["LUIGI_CONFIG_PARSER"] != "toml":
+        raise UserError(f"LUIGI_CONFIG_PARSER={os.environ['LUIGI_CONFIG_PARSER']}: the runner "
+                        "reads TOML only; set it to toml (or unset it)")
     os.environ["MLFLOW_TRACKING_URI"] = absolute_tracking_uri(
         os.environ["MLFLOW_TRACKING_URI"], project_root
     )

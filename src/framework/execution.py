@@ -111,14 +111,16 @@ def configure_logging(log_file: Path, verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def execute(roots: Sequence[luigi.Task], workers: int, scheduler_url: str | None
+def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str | None
             ) -> LuigiRunResult:
     """Run ``roots`` and their upstream tasks; the caller reads ``status`` for success.
 
     Without ``scheduler_url`` Luigi's in-process scheduler is used. The process lock is off:
     Luigi keys it on the command line, so a second identical run would silently do nothing.
     """
-    options: dict[str, object] = {"workers": workers, "no_lock": True}
+    options: dict[str, object] = {"no_lock": True}
+    if workers is not None:  # else [core] workers from the config, or Luigi's 1
+        options["workers"] = workers
     if scheduler_url:
         options["scheduler_url"] = scheduler_url
     else:

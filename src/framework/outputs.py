@@ -111,7 +111,11 @@ class OutputFolder(luigi.Target):
 
         ``record`` is stored in the manifest beside the file list (who wrote it, with what
         parameters). On an exception the staging folder is removed and nothing is published.
+        Only an empty folder is ever written: a folder holding anything (an earlier output,
+        a pinned one that stopped verifying, a user's files) is refused, never overwritten.
         """
+        if not self.is_empty():
+            raise FileExistsError(f"{self.path} is not empty; refusing to overwrite it")
         self.path.mkdir(parents=True, exist_ok=True)
         staging = self.path / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
         staging.mkdir()
@@ -123,7 +127,6 @@ class OutputFolder(luigi.Target):
 
     def _publish(self, staging: Path, record: dict[str, Any]) -> None:
         """Move staged entries into place, then write the manifest: the commit point."""
-        (self.path / MANIFEST).unlink(missing_ok=True)
         files = {
             str(name): {"bytes": (staging / name).stat().st_size,
                         "sha256": sha256_of(staging / name)}
@@ -131,8 +134,8 @@ class OutputFolder(luigi.Target):
         }
         for entry in staging.iterdir():
             target = self.path / entry.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
+            if target.exists():
+                raise FileExistsError(f"{target} appeared while the task ran; not replacing it")
             os.replace(entry, target)
         manifest = {
             **record,

@@ -69,12 +69,15 @@ class OutputIndex:
             self._experiments = [e.experiment_id for e in self.client.search_experiments()]
         return self._experiments
 
-    def _outputs(self, task: str, condition: str) -> Iterable[tuple[str, OutputFolder]]:
-        """(run id, output folder) of the newest runs matching ``condition``."""
+    def _outputs(self, task: str, condition: str = "") -> Iterable[tuple[str, OutputFolder]]:
+        """(run id, output folder) of the newest runs that wrote ``task``'s output (and match
+        ``condition``). Runs that only reused it carry no ``output.<Task>`` tag, so however
+        often an output is reused, the run that made it stays in view."""
         if not self.experiments():
             return
+        wrote = f"tags.`{output_tag(task)}` LIKE '%'"
         runs = self.client.search_runs(
-            self.experiments(), filter_string=f"tags.`{signature_tag(task)}` {condition}",
+            self.experiments(), filter_string=f"{wrote} and {condition}" if condition else wrote,
             max_results=CANDIDATES, order_by=["attributes.start_time DESC"])
         for run in runs:
             folder = run.data.tags.get(output_tag(task))
@@ -84,14 +87,15 @@ class OutputIndex:
     def find(self, signature: Signature) -> tuple[str, Path] | None:
         """A verified output with exactly this signature: (producing run id, folder)."""
         digest = signature.digest
-        for run_id, output in self._outputs(signature.task, f"= '{digest}'"):
+        condition = f"tags.`{signature_tag(signature.task)}` = '{digest}'"
+        for run_id, output in self._outputs(signature.task, condition):
             if output.exists() and (output.manifest() or {}).get("signature") == digest:
                 return run_id, output.path
         return None
 
     def latest(self, task: str) -> Signature | None:
         """The signature of the newest complete output of ``task``, whatever it was."""
-        for _, output in self._outputs(task, "LIKE '%'"):
+        for _, output in self._outputs(task):
             if output.exists() and (found := stored_signature(output)) is not None:
                 return found
         return None
@@ -115,12 +119,11 @@ class Planner:
 
     def signature(self, task: RunTask) -> Signature:
         """``task``'s signature; upstream tasks must have been decided already."""
-        params = task.to_str_params(only_significant=True)
-        params.pop("run_id", None)
         upstream = {dep.task_family: self.decisions[dep.task_family].signature.digest
                     for dep in flatten(task.requires())}
-        return Signature(task.task_family, params, upstream, input_digests(task.raw_inputs()),
-                         code_digests(type(task).__module__, self.source_root), self.libraries)
+        return Signature(task.task_family, task.parameters(), upstream,
+                         input_digests(task.raw_inputs()),
+                         code_digests(task.code_modules(), self.source_root), self.libraries)
 
     def decide(self, task: RunTask) -> Decision:
         name = task.task_family

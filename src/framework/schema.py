@@ -48,20 +48,45 @@ def luigi_sections() -> set[str]:
             if isinstance(cls, type) and issubclass(cls, luigi.Config)} | LUIGI_EXTRA_SECTIONS
 
 
+class WrongType(TypeError):
+    """A TOML value of the wrong type; the message says which type is wanted."""
+
+
 def check_value(task: str, key: str, param: luigi.Parameter, value: Any) -> Any:
-    """``value`` normalised by ``param``; a wrong type is a ``UserError`` naming the fix."""
+    """``value`` normalised by ``param``; anything unusable is a ``UserError`` naming the fix.
+
+    The value must also survive ``param.serialize``, the form it is handed to Luigi in.
+    """
     name = f"{task}.{key}"
-    accepted, wanted = next(((types, text) for kind, types, text in TOML_TYPES
-                             if isinstance(param, kind)), ((str,), "a string"))
-    if isinstance(value, bool) and bool not in accepted:
-        accepted = ()  # TOML booleans are ints to Python; they are never numbers here
-    if not isinstance(value, accepted):
-        raise UserError(f"{name} = {value!r} has the wrong type: expected {wanted} "
-                        f"({param.description or 'see the task'})")
     try:
-        return param.normalize(value)
-    except (ValueError, TypeError) as error:
+        typed = coerce(param, value)
+        param.serialize(typed)
+        return typed
+    except WrongType as wanted:
+        raise UserError(f"{name} = {value!r} has the wrong type: expected {wanted} "
+                        f"({param.description or 'see the task'})") from None
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
         raise UserError(f"{name} = {value!r} is not accepted: {error}") from None
+
+
+def coerce(param: luigi.Parameter, value: Any) -> Any:
+    """The typed value of ``param`` for a TOML ``value``; ``WrongType`` if it cannot be.
+
+    Other kinds of parameters (dates, enums, ...) read a TOML string the way Luigi reads
+    their command-line value.
+    """
+    if type(param) is luigi.Parameter:
+        expected: tuple[tuple[type, ...], str] | None = ((str,), "a string")
+    else:
+        expected = next(((types, text) for kind, types, text in TOML_TYPES
+                         if isinstance(param, kind)), None)
+    if expected is None:
+        return param.normalize(param.parse(value) if isinstance(value, str) else value)
+    accepted, wanted = expected
+    # TOML booleans are ints to Python; they are never numbers here.
+    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        raise WrongType(wanted)
+    return param.normalize(value)
 
 
 def check_sections(
@@ -81,7 +106,7 @@ def check_sections(
                             f"{suggest(section, list(tasks) + sorted(luigi_own))}; "
                             f"tasks are: {', '.join(sorted(tasks))}")
     check_task_names(config.run.tasks, tasks, "RunConfig.task")
-    check_task_names(config.pins, tasks, "PathConfig entry")
+    check_task_names([*config.pins, *config.run_pins], tasks, "PathConfig entry")
     return values
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
+from importlib.util import resolve_name
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +91,21 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 
 
 @cache
-def _module_tree(path: Path) -> tuple[str, tuple[str, ...]]:
-    """(digest of the normalised syntax tree, names of the modules it imports)."""
+def _module_tree(path: Path, package: str) -> tuple[str, tuple[str, ...]]:
+    """(digest of the normalised syntax tree, names of the modules it imports).
+
+    ``package`` resolves relative imports. ``from a import b`` yields both ``a`` and ``a.b``,
+    since ``b`` may be a module; names that are not project modules are ignored later.
+    """
     tree = ast.parse(path.read_text(), filename=str(path))
     imported: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            imported.append(node.module)
-            imported.extend(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = resolve_name("." * node.level + (node.module or ""), package or "_")
+            imported.append(base)
+            imported.extend(f"{base}.{alias.name}" for alias in node.names)
     digest = hashlib.sha256(ast.dump(_strip_docstrings(tree)).encode()).hexdigest()
     return digest, tuple(imported)
 
@@ -113,15 +119,15 @@ def _project_file(module: str, source_root: Path) -> Path | None:
     return None
 
 
-def code_digests(module: str, source_root: Path) -> dict[str, str]:
-    """Digest of ``module`` and of every project module it imports, transitively.
+def code_digests(modules: Iterable[str], source_root: Path) -> dict[str, str]:
+    """Digest of each of ``modules`` and of every project module they import, transitively.
 
     Keys are paths relative to ``source_root`` (e.g. ``tasks/trainer.py``). A package's
     ``__init__.py`` counts, but what it imports does not: ``tasks/__init__.py`` imports every
     task, and editing one task must not change the others' signatures.
     """
     digests: dict[str, str] = {}
-    pending = [(module, True)]
+    pending = [(module, True) for module in modules]
     while pending:
         name, follow = pending.pop()
         path = _project_file(name, source_root)
@@ -130,7 +136,8 @@ def code_digests(module: str, source_root: Path) -> dict[str, str]:
         key = str(path.relative_to(source_root))
         if key in digests:
             continue
-        digests[key], imported = _module_tree(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        digests[key], imported = _module_tree(path, package)
         parents = {".".join(name.split(".")[:depth]) for depth in range(1, name.count(".") + 1)}
         pending.extend((parent, False) for parent in parents)
         if follow:

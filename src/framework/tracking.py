@@ -6,6 +6,7 @@ Everything goes through an explicit ``MlflowClient`` and run id, never through M
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import os
 import socket
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.time import get_current_time_millis
 
@@ -75,11 +77,31 @@ def local_path(uri: str) -> Path | None:
     return None
 
 
+def open_store(tracking_uri: str) -> MlflowClient:
+    """A client whose store is ready to use.
+
+    MLflow creates (migrates) a new sqlite store on first use, and two processes doing that
+    at once break it; a lock file beside the database lets the first one finish.
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri)
+    with open(f"{tracking_uri.removeprefix('sqlite:///')}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = MlflowClient(tracking_uri)
+        client.search_experiments(max_results=1)
+    return client
+
+
 def ensure_experiment(client: MlflowClient, name: str) -> str:
     """The id of experiment ``name``, created when missing, restored when deleted."""
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
-        return client.create_experiment(name)
+        try:
+            return client.create_experiment(name)
+        except MlflowException:  # another run created it a moment ago
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
     if experiment.lifecycle_stage == "deleted":
         client.restore_experiment(experiment.experiment_id)
     return str(experiment.experiment_id)
@@ -154,9 +176,25 @@ def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float]) ->
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
 
 
-def log_artifacts(tracking_uri: str, run_id: str, folder: Path, under: str) -> None:
-    """Upload a local folder as ``under/`` of the run's artifacts."""
-    MlflowClient(tracking_uri).log_artifacts(run_id, str(folder), under)
+@contextmanager
+def sklearn_autolog(tracking_uri: str, run_id: str) -> Iterator[None]:
+    """``mlflow.sklearn.autolog`` into ``run_id`` for the fits inside the block only.
+
+    Autolog needs MLflow's fluent active run, so the run is resumed for the block. Leaving
+    it marks the run FINISHED; it is set back to RUNNING, since ``tracked_run`` owns its end.
+    Autolog is switched off afterwards, or every later fit in this process (the Evaluator's
+    cross-validation) would open a run of its own.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.sklearn.autolog(log_models=False, silent=True)
+    try:
+        with mlflow.start_run(run_id=run_id):
+            yield
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+        MlflowClient(tracking_uri).update_run(run_id, status="RUNNING")
 
 
 def tracking_uri() -> str:

@@ -12,11 +12,11 @@ from pathlib import Path
 import luigi
 import pandas as pd
 
-from framework.errors import UserError
+from framework.errors import reported_as_user_error
 from tasks.preprocessor import Preprocessor
 from tasks.run_task import RunTask
 from tasks.trainer import Trainer
-from titanic import evaluation
+from titanic import data, evaluation
 from titanic.model import feature_target
 
 METRICS_FILE = "metrics.json"
@@ -30,8 +30,9 @@ class Evaluator(RunTask):
         return {"features": self.upstream(Preprocessor), "model": self.upstream(Trainer)}
 
     def check(self) -> None:
-        if self.folds < 2:
-            raise UserError(f"Evaluator.folds = {self.folds}: use at least 2 folds")
+        with reported_as_user_error("Evaluator"):
+            target = data.read_raw(self.input_dir(), data.TRAIN_FILE, [data.TARGET_COLUMN])
+            evaluation.check_cv_settings(target[data.TARGET_COLUMN], self.folds, self.seed)
 
     def produce(self, out: Path) -> None:
         import mlflow.sklearn

@@ -68,6 +68,10 @@ class RunTask(luigi.Task):
         """Raw files this task reads (not upstream outputs); their bytes enter its signature."""
         return []
 
+    def code_modules(self) -> list[str]:
+        """Modules whose code (and the project modules they import) enters the signature."""
+        return [type(self).__module__]
+
     def on_reuse(self) -> None:
         """Called in the runner when an earlier output stands in for this task (e.g. to log
         the metrics it recorded onto the new run)."""

@@ -13,6 +13,7 @@ import pandas as pd
 import titanic
 from framework.context import current_run
 from framework.errors import reported_as_user_error
+from framework.tracking import sklearn_autolog
 from tasks.preprocessor import Preprocessor
 from tasks.run_task import RunTask
 from titanic import model as models
@@ -38,7 +39,12 @@ class Trainer(RunTask):
             return models.make_estimator(self.estimator, dict(self.estimator_params), self.seed)
 
     def check(self) -> None:
-        self.make_estimator()
+        with reported_as_user_error("Trainer"):
+            models.check_estimator(self.estimator, dict(self.estimator_params), self.seed)
+
+    def code_modules(self) -> list[str]:
+        """The estimator's module too: it may be the user's own code in src/."""
+        return [*super().code_modules(), self.estimator.rpartition(".")[0]]
 
     def produce(self, out: Path) -> None:
         upstream = self.input()["features"]
@@ -57,21 +63,8 @@ class Trainer(RunTask):
         classifier = self.make_estimator()
         if not self.autolog:
             return classifier.fit(X, y)
-        import mlflow
-
-        # Autolog needs MLflow's fluent run; resume ours for the fit only. Leaving the block
-        # marks the run FINISHED, so it is set back to RUNNING: the runner owns its end.
-        mlflow.set_tracking_uri(current_run().tracking_uri)
-        mlflow.sklearn.autolog(log_models=False, silent=True)
-        try:
-            with mlflow.start_run(run_id=self.run_id):
-                classifier.fit(X, y)
-        finally:
-            # Left on, autolog would open a run of its own for every later fit in this
-            # process (the Evaluator's cross-validation).
-            mlflow.sklearn.autolog(disable=True)
-        mlflow.MlflowClient().update_run(self.run_id, status="RUNNING")
-        return classifier
+        with sklearn_autolog(current_run().tracking_uri, self.run_id):
+            return classifier.fit(X, y)
 
 
 def save_model(model: Any, example: pd.DataFrame, path: Path) -> None:

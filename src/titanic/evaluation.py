@@ -55,7 +55,10 @@ def positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict_proba(X)[:, 1], dtype=float)
 
 
-def _check_folds(y: pd.Series, folds: int) -> None:
+def check_cv_settings(y: pd.Series, folds: int, seed: int) -> None:
+    """Raise ``CVConfigError`` unless ``folds`` and ``seed`` can split ``y`` stratified."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise CVConfigError(f"cv seed must be an integer in [0, 2**32), got {seed!r}: fix seed")
     smallest_class = int(y.value_counts().min()) if len(y) else 0
     if isinstance(folds, bool) or not isinstance(folds, numbers.Integral) or folds < MIN_FOLDS:
         raise CVConfigError(f"cv folds must be an integer >= {MIN_FOLDS}, got {folds!r}: fix folds")
@@ -74,7 +77,7 @@ def cross_validate_model(
     Fits ``folds`` clones of ``model`` (never ``model`` itself), sequentially (n_jobs=1).
     Raises ``CVConfigError`` when ``folds`` is below 2 or above the rarest class's size.
     """
-    _check_folds(y, folds)
+    check_cv_settings(y, folds, seed)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     # return_estimator + return_indices lets the out-of-fold predictions come from the very
     # fold models that were scored, instead of refitting everything in cross_val_predict.

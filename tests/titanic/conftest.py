@@ -1,12 +1,11 @@
 """Shared fixtures for the Titanic logic tests: the real Kaggle data and the default config.
 
-The data is never copied into the repo: point TITANIC_DATA_DIR at a folder holding the
-Kaggle train.csv/test.csv. Tests that need it are skipped when the variable is unset.
+The data is never copied into the repo; ``titanic_dir`` (tests/conftest.py) finds it in
+TITANIC_DATA_DIR or in the project's input/ folder, and skips the tests when it is in neither.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,20 +30,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "subsample": 0.8,
 }
 SEED = 0
-
-
-@pytest.fixture(scope="session")
-def titanic_dir() -> Path:
-    """Folder with the real train.csv/test.csv; skips the test when it is not configured."""
-    configured = os.environ.get(DATA_DIR_VARIABLE)
-    if not configured:
-        pytest.skip(f"{DATA_DIR_VARIABLE} is not set: point it at the Kaggle Titanic csv folder")
-    folder = Path(configured)
-    missing = [name for name in ("train.csv", "test.csv") if not (folder / name).is_file()]
-    # A set-but-wrong variable is a broken setup, not a reason to skip silently.
-    if missing:
-        pytest.fail(f"{DATA_DIR_VARIABLE}={folder} lacks {', '.join(missing)}")
-    return folder
 
 
 @pytest.fixture(scope="session")
