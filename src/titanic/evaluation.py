@@ -9,13 +9,14 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn.model_selection import StratifiedKFold, cross_validate
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:  # scikit-learn is imported on use: see titanic.features
+    from sklearn.pipeline import Pipeline
 
 METRICS: tuple[str, ...] = ("accuracy", "f1", "roc_auc")
 MIN_FOLDS = 2
@@ -77,6 +78,8 @@ def cross_validate_model(
     Fits ``folds`` clones of ``model`` (never ``model`` itself), sequentially (n_jobs=1).
     Raises ``CVConfigError`` when ``folds`` is below 2 or above the rarest class's size.
     """
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+
     check_cv_settings(y, folds, seed)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     # return_estimator + return_indices lets the out-of-fold predictions come from the very

@@ -11,15 +11,17 @@ import dataclasses
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from titanic.data import ID_COLUMN, TARGET_COLUMN, check_columns
+
+# scikit-learn is imported where a pipeline is built, not here: reading a FeatureSpec (the
+# runner does for every task it plans) must not cost sklearn's 0.6 s import.
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
 NUMERIC_IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 CATEGORICAL_IMPUTE_STRATEGIES = ("most_frequent", "constant")
@@ -232,6 +234,10 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numeric_steps(spec: FeatureSpec) -> Pipeline:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy=spec.numeric_impute))]
     if spec.scale_numeric:
         steps.append(("scale", StandardScaler()))
@@ -239,6 +245,10 @@ def _numeric_steps(spec: FeatureSpec) -> Pipeline:
 
 
 def _categorical_steps(spec: FeatureSpec) -> Pipeline:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
     return Pipeline(
         [
             ("as_text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
@@ -256,6 +266,10 @@ def build_features(spec: FeatureSpec) -> Pipeline:
     categorical features, returning a DataFrame with readable names (``Age``,
     ``Sex_female``, ``Title_Mr``...). Categories unseen during fit encode as all zeros.
     """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
     encode = ColumnTransformer(
         [
             ("numeric", _numeric_steps(spec), ColumnsOfKind(spec, "numeric")),

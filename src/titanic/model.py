@@ -6,14 +6,16 @@ import difflib
 import importlib
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, is_classifier
-from sklearn.pipeline import Pipeline
 
 from titanic.data import TARGET_COLUMN, check_columns
 from titanic.features import FeatureSpec, build_features
+
+if TYPE_CHECKING:  # scikit-learn is imported on use: see titanic.features
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.pipeline import Pipeline
 
 EXAMPLE_PATH = "sklearn.ensemble.RandomForestClassifier"
 
@@ -50,6 +52,8 @@ def _did_you_mean(wrong: str, candidates: list[str] | tuple[str, ...]) -> str:
 
 def import_estimator_class(import_path: str) -> type[BaseEstimator]:
     """The class at ``import_path`` ("package.module.ClassName"), checked to be an estimator."""
+    from sklearn.base import BaseEstimator
+
     module_name, _, class_name = import_path.rpartition(".")
     if not module_name:
         raise EstimatorConfigError(
@@ -103,6 +107,8 @@ def make_estimator(import_path: str, params: Mapping[str, Any], seed: int) -> Cl
     ``EstimatorConfigError`` here rather than at fit time. (Constraints sklearn only checks
     while fitting, such as incompatible solver/penalty pairs, still surface at fit.)
     """
+    from sklearn.base import is_classifier
+
     cls = import_estimator_class(import_path)
     try:
         estimator = cls()
@@ -138,6 +144,8 @@ def check_estimator(import_path: str, params: Mapping[str, Any], seed: int) -> N
 
 def make_model(spec: FeatureSpec, estimator: ClassifierMixin) -> Pipeline:
     """Unfitted full model: raw rows -> ``build_features(spec)`` -> ``estimator``."""
+    from sklearn.pipeline import Pipeline
+
     return Pipeline([("features", build_features(spec)), ("classifier", estimator)])
 
 
