@@ -19,6 +19,26 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("src", "luigi.toml", ".env", ".gitignore", "docker-compose.yml")
 RAW_FILES = ("train.csv", "test.csv")
+# The seed article's luigi.toml, unchanged apart from the experiment name: RidgeClassifier
+# (the default estimator) on three numeric columns, and no [Evaluator] section.
+SEED_CONFIG = """
+[RunConfig]
+experiment_name="titanic"
+description="概要"
+task="Prediction"
+
+[PathConfig]
+input="./input/"
+
+[Preprocessor]
+train_columns=['PassengerId','Survived', 'Pclass', 'SibSp', 'Parch']
+test_columns=['PassengerId','Pclass', 'SibSp', 'Parch']
+
+[Trainer]
+seed=0
+
+[Prediction]
+"""
 # Variables from the developer's shell that would point the copy at another store or config.
 LEAKING_VARIABLES = ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_PARSER")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import Project, copy_project, one_line_error, task_lines
+from conftest import SEED_CONFIG, Project, copy_project, one_line_error, task_lines
 
 CV_METRICS = tuple(f"cv_{name}_{stat}" for name in ("accuracy", "f1", "roc_auc")
                    for stat in ("mean", "std"))
@@ -23,26 +23,6 @@ PLOTS = ("confusion_matrix.png", "roc_curve.png")
 # The shipped experiment should clearly beat the seed's three-column RidgeClassifier.
 SHIPPED_MIN_ACCURACY = 0.80
 
-# The seed article's luigi.toml (as in tests/test_runner.py): RidgeClassifier, the default
-# estimator, on three numeric columns, with no [Evaluator] section.
-SEED_CONFIG = """
-[RunConfig]
-experiment_name="titanic"
-description="概要"
-task="Prediction"
-
-[PathConfig]
-input="./input/"
-
-[Preprocessor]
-train_columns=['PassengerId','Survived', 'Pclass', 'SibSp', 'Parch']
-test_columns=['PassengerId','Pclass', 'SibSp', 'Parch']
-
-[Trainer]
-seed=0
-
-[Prediction]
-"""
 
 # Runs in a fresh interpreter, outside the project: -I drops PYTHONPATH, the script's folder
 # and user site-packages from sys.path, and the cwd is a folder without the project's code.

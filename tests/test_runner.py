@@ -8,27 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import Project, task_lines
+from conftest import SEED_CONFIG, Project, task_lines
 
-# The seed article's luigi.toml, unchanged apart from the experiment name.
-SEED_CONFIG = """
-[RunConfig]
-experiment_name="titanic"
-description="概要"
-task="Prediction"
-
-[PathConfig]
-input="./input/"
-
-[Preprocessor]
-train_columns=['PassengerId','Survived', 'Pclass', 'SibSp', 'Parch']
-test_columns=['PassengerId','Pclass', 'SibSp', 'Parch']
-
-[Trainer]
-seed=0
-
-[Prediction]
-"""
 PIPELINE = ("Preprocessor", "Trainer", "Prediction")
 
 
