@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PROJECT_FILES = ("src", "luigi.toml", ".env", ".gitignore")
 RAW_FILES = ("train.csv", "test.csv")
+# The experiment file both sides use; ``bench/run.py`` points it at its snapshot.
+CONFIG = [REPO / "luigi.toml"]
 # Variables from the caller's shell that would point a copy at another store or config.
 LEAKING_VARIABLES = ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_PARSER")
 
@@ -101,7 +103,7 @@ def _wait4(process: subprocess.Popen[bytes], timeout: float
         if time.monotonic() > deadline:
             process.kill()
             os.wait4(process.pid, 0)
-            raise TimeoutError(f"{process.args} ran longer than {timeout:.0f} s")
+            raise TimeoutError(f"{process.args!r} ran longer than {timeout:.0f} s")
         time.sleep(0.005)
 
 
@@ -124,7 +126,7 @@ def make_project(destination: Path, data_dir: Path, link_data: bool = True,
     """
     destination.mkdir(parents=True)
     for name in PROJECT_FILES:
-        origin = (source or REPO / "src") if name == "src" else REPO / name
+        origin = {"src": source or REPO / "src", "luigi.toml": CONFIG[0]}.get(name, REPO / name)
         if origin.is_dir():
             shutil.copytree(origin, destination / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -160,11 +162,11 @@ def runner_cmd(*args: str) -> list[str]:
 
 def plain_cmd(input_dir: Path, out: Path, overrides: Sequence[str] = (),
               source: Path | None = None) -> list[str]:
-    """``python bench/plain.py`` on ``input_dir`` with the project's luigi.toml (and the
+    """``python bench/plain.py`` on ``input_dir`` with the experiment file ``CONFIG`` (and the
     ``titanic`` package of ``source``, default the repository's src/)."""
     sets = [arg for override in overrides for arg in ("--set", override)]
     return [PYTHON, str(REPO / "bench" / "plain.py"), "--input", str(input_dir),
-            "--out", str(out), "--config", str(REPO / "luigi.toml"),
+            "--out", str(out), "--config", str(CONFIG[0]),
             "--src", str(source or REPO / "src"), *sets]
 
 

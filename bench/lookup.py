@@ -27,6 +27,8 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +150,6 @@ def measure_lookups(project: Path, run_id: str, calls: int) -> dict[str, Any]:
 
     from framework.outputs import OutputFolder
     from framework.reuse import OutputIndex, output_tag, stored_signature
-    from framework.signature import Signature
     from framework.tracking import tracking_uri
 
     open_ms, client = _timed(lambda: MlflowClient(tracking_uri()))
@@ -161,16 +162,15 @@ def measure_lookups(project: Path, run_id: str, calls: int) -> dict[str, Any]:
         signature = stored_signature(OutputFolder(Path(tags[output_tag(task)]), task))
         if signature is None:
             continue
-        cold_ms, found = _timed(lambda s=signature: index.find(s))
+        cold_ms, found = _timed(partial(index.find, signature))
         if found is None or found[0] != run_id:
             raise SystemExit(f"lookup of {task} did not find run {run_id}: {found}")
-        miss = Signature(task, {**signature.params, "bench": "miss"}, signature.upstream,
-                         signature.inputs, signature.code, signature.libraries)
+        miss = replace(signature, params={**signature.params, "bench": "miss"})
         tasks[task] = {
             "hit_first_ms": round(cold_ms, 2),
-            "hit_ms": round(_median_ms(lambda s=signature: index.find(s), calls), 2),
-            "miss_ms": round(_median_ms(lambda m=miss: index.find(m), calls), 2),
-            "latest_ms": round(_median_ms(lambda t=task: index.latest(t), calls), 2),
+            "hit_ms": round(_median_ms(partial(index.find, signature), calls), 2),
+            "miss_ms": round(_median_ms(partial(index.find, miss), calls), 2),
+            "latest_ms": round(_median_ms(partial(index.latest, task), calls), 2),
         }
     return {"import_ms": round(import_ms, 1), "store_open_ms": round(open_ms, 1),
             "first_query_ms": round(first_query_ms, 1), "tasks": tasks}

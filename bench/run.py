@@ -17,6 +17,7 @@ Every command runs in a throw-away copy of the project: the user's store is neve
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -442,6 +443,20 @@ def render_targets(found: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def snapshot(source: Path, destination: Path) -> Path:
+    """A copy of ``source`` (without bytecode) that every command of this run uses."""
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return destination
+
+
+def tree_digest(folder: Path) -> str:
+    """Short SHA-256 over the relative paths and bytes of every file below ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     from importlib import metadata
@@ -450,10 +465,13 @@ def machine() -> dict[str, Any]:
                 ("mlflow", "luigi", "pandas", "scikit-learn", "numpy", "pyarrow")}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True, check=False).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "src", "luigi.toml"], cwd=REPO,
+                             capture_output=True, text=True, check=False).stdout.split("\n")
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
             "memory_gib": round(total_mib() / 1024, 1), "python": platform.python_version(),
             "platform": platform.platform(), "load_average": os.getloadavg(),
-            "commit": commit, "versions": versions}
+            "commit": commit, "uncommitted_src_files": [line[3:] for line in changed if line],
+            "versions": versions}
 
 
 def total_mib() -> float:
@@ -531,6 +549,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scale_repeats": settings.scale_repeats, "lookup_runs": settings.lookup_runs,
         "scale_set": settings.scale_set, "data": str(settings.data_dir)}}
     try:
+        # One snapshot of src/ for the whole invocation: edits made meanwhile do not leak in.
+        settings.source = snapshot(settings.source or REPO / "src", settings.work / "src")
+        harness.CONFIG[0] = Path(shutil.copy2(REPO / "luigi.toml", settings.work / "luigi.toml"))
+        results["machine"]["src_digest"] = tree_digest(settings.source)
         say("warm-up: one unmeasured plain run (loads the libraries into the page cache)")
         measure(harness.plain_cmd(settings.data_dir, settings.work / "warm-up"), settings.work,
                 log=settings.logs / "warm-up.log")

@@ -120,7 +120,7 @@ def _cabins(rng: np.random.Generator, pclass: np.ndarray) -> np.ndarray:
                      np.asarray(list("DEFG"), dtype=object)[rng.integers(0, 4, n)])
     cabins = decks + rng.integers(1, 149, size=n).astype(str).astype(object)
     known = rng.random(n) < np.take(CABIN_KNOWN, pclass - 1)
-    return np.where(known, cabins, None)
+    return np.asarray(np.where(known, cabins, None), dtype=object)
 
 
 def _survived(rng: np.random.Generator, male: np.ndarray, pclass: np.ndarray,
