@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from framework.reuse import Decision
     from framework.tracking import TrackedRun
-    from tasks.run_task import RunTask
+    from framework.run_task import RunTask
 
 PLANNING_RUN_ID = "planning"
 # Where task outputs of a run with remote artifacts (an MLflow server) are written first.
@@ -107,7 +107,7 @@ def check_scheduler(url: str) -> None:
 def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
     """Every concrete ``RunTask`` of the project's ``tasks`` package and of ``modules``."""
     import tasks  # noqa: F401  (importing registers the project's tasks)
-    from tasks.run_task import RunTask
+    from framework.run_task import RunTask
 
     for module in modules:
         try:

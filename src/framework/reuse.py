@@ -25,7 +25,7 @@ from framework.outputs import OutputFolder
 from framework.signature import Signature, code_digests, explain, input_digests, library_versions
 
 if TYPE_CHECKING:
-    from tasks.run_task import RunTask
+    from framework.run_task import RunTask
 
 Action = Literal["run", "reuse", "pinned", "skip"]
 CANDIDATES = 20  # newest matching runs examined before giving up on reuse

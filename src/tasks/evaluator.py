@@ -14,7 +14,7 @@ import pandas as pd
 
 from framework.errors import reported_as_user_error
 from tasks.preprocessor import Preprocessor
-from tasks.run_task import RunTask
+from framework.run_task import RunTask
 from tasks.trainer import Trainer
 from titanic import data, evaluation
 from titanic.model import feature_target

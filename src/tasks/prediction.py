@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.preprocessor import Preprocessor
-from tasks.run_task import RunTask
+from framework.run_task import RunTask
 from tasks.trainer import Trainer
 from titanic import data
 from titanic.submission import make_submission, write_submission

@@ -13,7 +13,7 @@ from pathlib import Path
 import luigi
 
 from framework.errors import reported_as_user_error
-from tasks.run_task import RunTask
+from framework.run_task import RunTask
 from titanic import data, features
 
 DEFAULT_FEATURES = ("Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")

@@ -15,7 +15,7 @@ from framework.context import current_run
 from framework.errors import reported_as_user_error
 from framework.tracking import sklearn_autolog
 from tasks.preprocessor import Preprocessor
-from tasks.run_task import RunTask
+from framework.run_task import RunTask
 from titanic import model as models
 
 INPUT_EXAMPLE_ROWS = 5
