@@ -7,8 +7,6 @@ TOML file has been read, because importing Luigi parses its config and raises on
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import os
 import tempfile
@@ -24,8 +22,8 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from framework.reuse import Decision
-    from framework.tracking import TrackedRun
     from framework.run_task import RunTask
+    from framework.tracking import TrackedRun
 
 PLANNING_RUN_ID = "planning"
 # Where task outputs of a run with remote artifacts (an MLflow server) are written first.
@@ -67,6 +65,8 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
     # The runner hands Luigi the checked config itself; Luigi must not parse the file again.
     os.environ.pop("LUIGI_CONFIG_PATH", None)
 
+    from framework.registry import load_tasks
+
     registry = load_tasks(config.run.modules)
     from framework import schema
 
@@ -102,27 +102,6 @@ def check_scheduler(url: str) -> None:
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise UserError(f"--scheduler-url {url}: no scheduler answers ({error}); start luigid "
                         "(docker compose --profile scheduler up) or drop the option") from None
-
-
-def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
-    """Every concrete ``RunTask`` of the project's ``tasks`` package and of ``modules``."""
-    import tasks  # noqa: F401  (importing registers the project's tasks)
-    from framework.run_task import RunTask
-
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            raise UserError(f"RunConfig.modules: cannot import {module!r} ({error}); put it "
-                            "in src/ or fix the name") from None
-    found: dict[str, type[RunTask]] = {}
-    pending = list(RunTask.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if not inspect.isabstract(cls):
-            found[cls.__name__] = cls
-    return found
 
 
 def resolve_run_pins(config: config_file.ExperimentConfig, client: MlflowClient
@@ -284,6 +263,7 @@ def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: li
     outputs = {task.task_family: task.output().path for task in dag
                if task.task_family in running}
     run.set_tags({
+        **{key: value for task in dag for key, value in task.run_tags().items()},
         **{signature_tag(d.task): d.signature.digest for d in decisions},
         **{output_tag(task): str(folder) for task, folder in outputs.items()},
         **{f"reused.{task}": source for task, source in run_reused(decisions).items()},

@@ -72,6 +72,10 @@ class RunTask(luigi.Task):
         """Modules whose code (and the project modules they import) enters the signature."""
         return [type(self).__module__]
 
+    def run_tags(self) -> dict[str, str]:
+        """Tags this task adds to the run, decided before it starts (e.g. an inferred setting)."""
+        return {}
+
     def on_reuse(self) -> None:
         """Called in the runner when an earlier output stands in for this task (e.g. to log
         the metrics it recorded onto the new run)."""

@@ -1,11 +1,6 @@
-"""The pipeline's tasks, one module each. Importing this package registers them.
+"""The generic tabular pipeline, one module per task; the runner imports every module here.
 
 Preprocessor -> Trainer -> Prediction, and Evaluator (cross-validation) beside Prediction.
+Adding a task is adding a module: nothing here lists them, because this file's code enters
+every task's signature.
 """
-
-from tasks.evaluator import Evaluator
-from tasks.prediction import Prediction
-from tasks.preprocessor import Preprocessor
-from tasks.trainer import Trainer
-
-__all__ = ["Evaluator", "Prediction", "Preprocessor", "Trainer"]

@@ -1,4 +1,8 @@
-"""Prediction: the Kaggle submission, ``PassengerId,Survived``, one row per test passenger."""
+"""Prediction: the trained model applied to the test table, ``submission.csv``.
+
+One row per test row: ``<id_column>,<target>`` with the original label values, or only
+``<target>`` in the test table's row order when the data has no id column.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,31 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.preprocessor import Preprocessor
+from framework.errors import UserError
 from framework.run_task import RunTask
+from tabular.predictions import make_predictions, write_predictions
+from tasks.preprocessor import Preprocessor, read_contract
 from tasks.trainer import Trainer
-from titanic import data
-from titanic.submission import make_submission, write_submission
+
+SUBMISSION_FILE = "submission.csv"
 
 
 class Prediction(RunTask):
     def requires(self) -> dict[str, RunTask]:
         return {"features": self.upstream(Preprocessor), "model": self.upstream(Trainer)}
 
+    def check(self) -> None:
+        if not self.upstream(Preprocessor).contract.has_test:
+            raise UserError("Prediction needs a test table, but Preprocessor.test_file is "
+                            '""; name one, or run Evaluator only (RunConfig.task)')
+
     def produce(self, out: Path) -> None:
         import mlflow.sklearn
 
-        test = pd.read_parquet(self.input()["features"].file("test.parquet"))
+        features = self.input()["features"]
+        contract = read_contract(features.path)
+        test = pd.read_parquet(features.file("test.parquet"))
         model = mlflow.sklearn.load_model(str(self.input()["model"].file("model")))
-        write_submission(make_submission(test[data.ID_COLUMN], model.predict(test)),
-                         out / "submission.csv")
+        ids = test[contract.id_column] if contract.id_column else None
+        table = make_predictions(ids, model.predict(test), contract.id_column, contract.target)
+        write_predictions(table, out / SUBMISSION_FILE)

@@ -1,5 +1,5 @@
-"""Trainer: fit the configured classifier and save it, with the feature pipeline, as one
-MLflow model that predicts straight from raw ``test.csv`` rows."""
+"""Trainer: fit the configured estimator and save it, with the feature pipeline, as one MLflow
+model that predicts the original label values straight from raw rows."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 import luigi
 import pandas as pd
 
-import titanic
+import tabular
 from framework.context import current_run
 from framework.errors import reported_as_user_error
-from framework.tracking import sklearn_autolog
-from tasks.preprocessor import Preprocessor
 from framework.run_task import RunTask
-from titanic import model as models
+from framework.tracking import sklearn_autolog
+from tabular.estimators import PROJECT_SRC, feature_target, make_estimator
+from tasks.preprocessor import Preprocessor, read_contract
 
 INPUT_EXAMPLE_ROWS = 5
 
@@ -24,10 +24,10 @@ INPUT_EXAMPLE_ROWS = 5
 class Trainer(RunTask):
     estimator = luigi.Parameter(
         default="sklearn.linear_model.RidgeClassifier",
-        description="import path of a scikit-learn classifier")
+        description="import path of a scikit-learn classifier (or regressor, for regression)")
     estimator_params: luigi.DictParameter[dict[str, Any]] = luigi.DictParameter(
-        default={}, description="keyword arguments of the classifier, e.g. {max_depth = 5}")
-    seed = luigi.IntParameter(default=0, description="random_state of the classifier")
+        default={}, description="keyword arguments of the estimator, e.g. {max_depth = 5}")
+    seed = luigi.IntParameter(default=0, description="random_state of the estimator")
     autolog = luigi.BoolParameter(
         default=False, description="also run mlflow.sklearn.autolog (adds seconds per fit)")
 
@@ -35,12 +35,12 @@ class Trainer(RunTask):
         return {"features": self.upstream(Preprocessor)}
 
     def make_estimator(self) -> Any:
+        problem = self.upstream(Preprocessor).contract.problem
         with reported_as_user_error("Trainer"):
-            return models.make_estimator(self.estimator, dict(self.estimator_params), self.seed)
+            return make_estimator(self.estimator, dict(self.estimator_params), self.seed, problem)
 
     def check(self) -> None:
-        with reported_as_user_error("Trainer"):
-            models.check_estimator(self.estimator, dict(self.estimator_params), self.seed)
+        self.make_estimator()
 
     def code_modules(self) -> list[str]:
         """The estimator's module too: it may be the user's own code in src/."""
@@ -48,31 +48,39 @@ class Trainer(RunTask):
 
     def produce(self, out: Path) -> None:
         upstream = self.input()["features"]
-        raw = pd.read_parquet(upstream.file("train.parquet"))
-        X_raw, y = models.feature_target(raw)
+        contract = read_contract(upstream.path)
+        X_raw, y = feature_target(pd.read_parquet(upstream.file("train.parquet")), contract.target)
         X = pd.read_parquet(upstream.file("train_features.parquet"))
         with upstream.file("features.pkl").open("rb") as handle:
             fitted_features = pickle.load(handle)
-        classifier = self.fit(X, y)
+        estimator = self.fit(X, y)
         from sklearn.pipeline import Pipeline
 
-        model = Pipeline([("features", fitted_features), ("classifier", classifier)])
-        save_model(model, X_raw.head(INPUT_EXAMPLE_ROWS), out / "model")
+        model = Pipeline([("features", fitted_features), ("estimator", estimator)])
+        save_model(model, X_raw.head(INPUT_EXAMPLE_ROWS), out / "model", self.project_code())
+
+    def project_code(self) -> list[Path]:
+        """Project packages the model needs at load time: tabular, the derived features', and
+        the estimator's when it is the user's own."""
+        modules = [*self.upstream(Preprocessor).derived_features, self.estimator]
+        packages = {PROJECT_SRC / path.partition(".")[0] for path in modules}
+        return [Path(tabular.__file__).parent,
+                *sorted(p for p in packages if p.is_dir() and p.name != "tabular")]
 
     def fit(self, X: pd.DataFrame, y: pd.Series) -> Any:
-        classifier = self.make_estimator()
+        estimator = self.make_estimator()
         if not self.autolog:
-            return classifier.fit(X, y)
+            return estimator.fit(X, y)
         with sklearn_autolog(current_run().tracking_uri, self.run_id):
-            return classifier.fit(X, y)
+            return estimator.fit(X, y)
 
 
-def save_model(model: Any, example: pd.DataFrame, path: Path) -> None:
+def save_model(model: Any, example: pd.DataFrame, path: Path, code: list[Path]) -> None:
     """Save ``model`` as an MLflow model with a signature and an input example.
 
-    Cloudpickle, not MLflow's default skops, because skops refuses our own feature functions.
-    Requirements are given explicitly: inferring them costs about 3 s. The ``titanic``
-    package travels with the model so ``mlflow.pyfunc.load_model`` works anywhere.
+    Cloudpickle, not MLflow's default skops, because skops refuses project functions.
+    Requirements are given explicitly: inferring them costs about 3 s. ``code`` (project
+    packages) travels with the model so ``mlflow.pyfunc.load_model`` works anywhere.
     """
     import mlflow.sklearn
     import sklearn
@@ -87,5 +95,5 @@ def save_model(model: Any, example: pd.DataFrame, path: Path) -> None:
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
         pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
                           f"mlflow=={mlflow.__version__}"],
-        code_paths=[str(Path(titanic.__file__).parent)],
+        code_paths=[str(folder) for folder in code],
     )

@@ -1,0 +1,114 @@
+"""Cross-validation of the full model, with metrics that follow the problem.
+
+- binary: accuracy, F1 of the positive class (the larger label), ROC AUC;
+- multiclass: accuracy, macro F1, one-vs-rest ROC AUC (when the model has ``predict_proba``);
+- regression: RMSE, MAE, R2, on shuffled (not stratified) folds.
+Each metric is reported as ``cv_<name>_mean`` and ``cv_<name>_std`` (population std over folds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tabular.contract import Problem
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+Scorer = Callable[[Any, pd.DataFrame, pd.Series], float]
+METRIC_NAMES: dict[str, tuple[str, ...]] = {
+    "binary": ("accuracy", "f1", "roc_auc"),
+    "multiclass": ("accuracy", "f1_macro", "roc_auc_ovr"),
+    "regression": ("rmse", "mae", "r2"),
+}
+# What "better" means for each metric (sweeps and comparisons read this).
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+
+
+def first_metric(problem: Problem) -> str:
+    """The headline metric of ``problem``, e.g. ``cv_accuracy_mean``."""
+    return f"cv_{METRIC_NAMES[problem][0]}_mean"
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """``metrics``: ``cv_<name>_mean/_std``; ``oof_predictions``/``oof_scores``: for every
+    training row (in the order of ``y``), the prediction and score of the fold model that did
+    not see it (scores: positive-class score for binary, else None)."""
+
+    metrics: dict[str, float]
+    oof_predictions: np.ndarray
+    oof_scores: np.ndarray | None
+
+
+def positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """Score of ``classes_[1]``: ``decision_function`` when the model has one, else
+    ``predict_proba`` (sklearn's own roc_auc preference)."""
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X), dtype=float)
+    return np.asarray(model.predict_proba(X)[:, 1], dtype=float)
+
+
+def scorers(problem: Problem, model: Any) -> dict[str, Scorer]:
+    """Scorer callables ``(fitted model, X, y) -> float`` for ``problem``'s metrics.
+
+    Explicit positive labels, so string and boolean targets score like 0/1 ones.
+    """
+    from sklearn import metrics as m
+
+    if problem == "regression":
+        return {"rmse": lambda est, X, y: float(m.root_mean_squared_error(y, est.predict(X))),
+                "mae": lambda est, X, y: float(m.mean_absolute_error(y, est.predict(X))),
+                "r2": lambda est, X, y: float(m.r2_score(y, est.predict(X)))}
+    found: dict[str, Scorer] = {"accuracy": lambda est, X, y: float(
+        m.accuracy_score(y, est.predict(X)))}
+    if problem == "binary":
+        def f1(est: Any, X: pd.DataFrame, y: pd.Series) -> float:
+            return float(m.f1_score(y, est.predict(X), pos_label=est.classes_[1]))
+
+        def roc_auc(est: Any, X: pd.DataFrame, y: pd.Series) -> float:
+            return float(m.roc_auc_score(y == est.classes_[1], positive_scores(est, X)))
+
+        found |= {"f1": f1, "roc_auc": roc_auc}
+    else:
+        found["f1_macro"] = lambda est, X, y: float(m.f1_score(y, est.predict(X),
+                                                               average="macro"))
+        if hasattr(model, "predict_proba"):
+            found["roc_auc_ovr"] = lambda est, X, y: float(m.roc_auc_score(
+                y, est.predict_proba(X), multi_class="ovr", labels=est.classes_))
+    return found
+
+
+def cross_validate_model(model: Pipeline, X: pd.DataFrame, y: pd.Series, problem: Problem,
+                         folds: int, seed: int) -> CVResult:
+    """Shuffled ``folds``-fold CV (stratified for classification) of the unfitted ``model``.
+
+    Fits ``folds`` clones (never ``model`` itself), one after another.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+
+    kind = KFold if problem == "regression" else StratifiedKFold
+    splitter = kind(n_splits=folds, shuffle=True, random_state=seed)
+    scoring = scorers(problem, model)
+    # return_estimator + return_indices: the out-of-fold predictions come from the very fold
+    # models that were scored, instead of refitting everything in cross_val_predict.
+    outcome = cross_validate(model, X, y, cv=splitter, scoring=scoring, n_jobs=1,
+                             return_estimator=True, return_indices=True, error_score="raise")
+    predictions = np.empty(len(y), dtype=np.asarray(y).dtype)
+    scores = np.empty(len(y), dtype=float) if problem == "binary" else None
+    for fold_model, rows in zip(outcome["estimator"], outcome["indices"]["test"], strict=True):
+        held_out = X.iloc[rows]
+        predictions[rows] = fold_model.predict(held_out)
+        if scores is not None:
+            scores[rows] = positive_scores(fold_model, held_out)
+    metrics: dict[str, float] = {}
+    for name in scoring:
+        values = outcome[f"test_{name}"]
+        metrics[f"cv_{name}_mean"] = float(np.mean(values))
+        metrics[f"cv_{name}_std"] = float(np.std(values))
+    return CVResult(metrics, predictions, scores)
