@@ -108,7 +108,8 @@ class Preprocessor(RunTask):
 
     def code_modules(self) -> list[str]:
         """Derived features are the user's code in src/: their modules count too."""
-        derived: list[str] = [str(path).rpartition(".")[0] for path in self.derived_features]
+        paths: list[str] = list(self.derived_features)
+        derived = [path.rpartition(".")[0] for path in paths]
         return [*super().code_modules(), *derived]
 
     def run_tags(self) -> dict[str, str]:
