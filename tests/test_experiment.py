@@ -31,15 +31,16 @@ import importlib.util, json, sys
 import pandas as pd
 
 model_dir, test_csv = sys.argv[1], sys.argv[2]
-assert importlib.util.find_spec("titanic") is None, "project code is importable: " + repr(sys.path)
+for package in ("tabular", "titanic"):
+    assert importlib.util.find_spec(package) is None, "project code is importable: " + repr(sys.path)
 import mlflow.pyfunc
 
 model = mlflow.pyfunc.load_model(model_dir)
 raw = pd.read_csv(test_csv)
 predictions = model.predict(raw)
-import titanic
+import tabular, titanic
 
-print(json.dumps({"titanic": titanic.__file__,
+print(json.dumps({"titanic": titanic.__file__, "tabular": tabular.__file__,
                   "columns": list(raw.columns),
                   "ids": [int(v) for v in raw["PassengerId"]],
                   "survived": [int(v) for v in predictions]}))
@@ -131,6 +132,7 @@ def test_the_saved_model_predicts_the_submission_from_raw_rows_without_the_proje
     # Kaggle's file as is, Name/Ticket/Cabin included: the model picks its own columns.
     assert {"Name", "Ticket", "Cabin"} <= set(answer["columns"])
     assert Path(answer["titanic"]).is_relative_to(model_dir)
+    assert Path(answer["tabular"]).is_relative_to(model_dir)
     submission = pd.read_csv(artifacts_of(run) / "Prediction" / "submission.csv")
     assert answer["ids"] == submission["PassengerId"].tolist()
     assert answer["survived"] == submission["Survived"].tolist()
@@ -155,7 +157,7 @@ def test_the_saved_model_has_a_signature_and_an_input_example(shipped):
     ("Trainer.estimator=sklearn.ensemble.RandomForestClasifier",
      ("RandomForestClasifier", "sklearn.ensemble.RandomForestClassifier")),
     ("Trainer.estimator=sklearn.ensemble.RandomForestRegressor",
-     ("RandomForestRegressor", "not a classifier")),
+     ("RandomForestRegressor", "not a classifier, and the problem is binary")),
     ("Trainer.estimator_params={max_dept=3}", ("max_dept", "max_depth")),
     ("Trainer.estimator_params={n_estimators=-5}", ("n_estimators", "-5")),
 ], ids=["misspelt-class", "regressor", "misspelt-param", "bad-value"])

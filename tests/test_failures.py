@@ -69,7 +69,7 @@ BAD_INPUTS = {
                        None, "Cabn"),
     "PathConfig points nowhere": (["--set", 'PathConfig.Trainer="./no/such/folder"'], None,
                                   "PathConfig.Trainer"),
-    "missing input file": (["--set", 'PathConfig.input="./src"'], None, "titanic.zip"),
+    "missing input file": (["--set", 'PathConfig.input="./src"'], None, "has no such file"),
     "missing config file": (["--config", "nope.toml"], None, "nope.toml"),
     "bad estimator": (["--set", "Trainer.estimator=sklearn.ensemble.RandomForestClasifier"], None,
                       "RandomForestClasifier"),

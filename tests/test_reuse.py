@@ -70,7 +70,7 @@ def test_an_input_change_reruns_everything_that_reads_it(project: Project, first
 
 def test_a_code_change_reruns_the_tasks_that_use_it_but_a_comment_does_not(project: Project,
                                                                            first):
-    model = project.root / "src" / "titanic" / "model.py"
+    model = project.root / "src" / "tabular" / "estimators.py"
     model.write_text(model.read_text() + "\n# a comment changes nothing\n")
     result = project.run()
     assert result.returncode == 0, result.stderr
@@ -79,7 +79,7 @@ def test_a_code_change_reruns_the_tasks_that_use_it_but_a_comment_does_not(proje
     result = project.run()
     assert result.returncode == 0, result.stderr
     assert ran(result.stdout) == {"Trainer", "Evaluator", "Prediction"}
-    assert "code of titanic/model.py changed" in result.stdout
+    assert "code of tabular/estimators.py changed" in result.stdout
 
 
 def test_force_and_no_reuse_opt_out(project: Project, first):
