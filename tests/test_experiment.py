@@ -32,7 +32,7 @@ import pandas as pd
 
 model_dir, test_csv = sys.argv[1], sys.argv[2]
 for package in ("tabular", "titanic"):
-    assert importlib.util.find_spec(package) is None, "project code is importable: " + repr(sys.path)
+    assert importlib.util.find_spec(package) is None, "importable: " + repr(sys.path)
 import mlflow.pyfunc
 
 model = mlflow.pyfunc.load_model(model_dir)

@@ -85,6 +85,11 @@ def label_values(y: pd.Series) -> tuple[Any, ...]:
                                                                           value)))
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages read ``1``, not ``np.int64(1)``."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def check_target(y: pd.Series, target: str, problem: Problem) -> tuple[Any, ...]:
     """Check the training target for ``problem``; return its classes (empty for regression)."""
     missing = int(y.isna().sum())
@@ -98,7 +103,7 @@ def check_target(y: pd.Series, target: str, problem: Problem) -> tuple[Any, ...]
         return ()
     classes = label_values(y)
     if len(classes) < 2:
-        raise ContractError(f"target {target!r} has a single class ({classes[0]!r}); a "
+        raise ContractError(f"target {target!r} has a single class ({plain(classes[0])!r}); a "
                             "classifier needs at least two")
     if problem == "binary" and len(classes) > 2:
         raise ContractError(f"target {target!r} has {len(classes)} classes, not 2; set "
@@ -113,13 +118,13 @@ def check_ids(ids: pd.Series, id_column: str, table: str) -> None:
                             f"row(s) of {table}; fill them or set Preprocessor.id_column = \"\"")
     if ids.duplicated().any():
         raise ContractError(f"id column {id_column!r} has duplicate values in {table} (e.g. "
-                            f"{ids[ids.duplicated()].iloc[0]!r}); ids must be unique")
+                            f"{plain(ids[ids.duplicated()].iloc[0])!r}); ids must be unique")
 
 
 def check_smallest_class(y: pd.Series, folds: int) -> None:
     """Stratified k-fold needs every class in every fold."""
     counts = y.value_counts()
     if int(counts.min()) < folds:
-        raise ContractError(f"class {counts.idxmin()!r} has {int(counts.min())} training rows, "
-                            f"fewer than Evaluator.folds = {folds}; set folds <= "
+        raise ContractError(f"class {plain(counts.idxmin())!r} has {int(counts.min())} "
+                            f"training rows, fewer than Evaluator.folds = {folds}; set folds <= "
                             f"{int(counts.min())} or add data")

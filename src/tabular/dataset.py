@@ -16,7 +16,7 @@ import pandas as pd
 
 from tabular import contract as c
 from tabular.contract import ContractError, DataContract
-from tabular.sources import Source, column_of, columns_of, locate
+from tabular.sources import Source, check_readable, column_of, columns_of, locate
 
 PROBLEM_CHOICES = ("auto", *c.PROBLEMS)
 
@@ -86,13 +86,16 @@ def resolve_contract(config: DatasetConfig, derived_needs: Sequence[str] = ()) -
     """The data contract, after checking the raw tables against ``config``.
 
     ``derived_needs`` are raw columns the derived features read (both tables must have them).
-    Reads the header of each table and, in full, the target column of the train table and
-    one column of the test table (so decoding and zip CRC errors surface here).
+    Reads every byte of each table once (decoding and zip CRC errors surface here), the
+    headers, the train table's target column and the test table's id column.
     """
     train = config.source("train")
     train_columns = columns_of(train)
     test = config.source("test") if config.test_file else None
     test_columns = columns_of(test) if test else None
+    for source in (train, test):
+        if source is not None:
+            check_readable(source)
     target = config.target or c.infer_target(train_columns, test_columns)
     _check_present(train_columns, [target], f"the train table {train.describe()}")
     features = _features(config, target, train_columns)
@@ -108,8 +111,6 @@ def resolve_contract(config: DatasetConfig, derived_needs: Sequence[str] = ()) -
         _check_present(test_columns, needed, f"the test table {test.describe()}")
         if config.id_column:
             c.check_ids(column_of(test, config.id_column), config.id_column, test.describe())
-        elif features:
-            column_of(test, features[0])  # read once in full: decoding and CRC are checked
     return DataContract(target, config.id_column, problem, classes,  # type: ignore[arg-type]
                         features, test is not None)
 

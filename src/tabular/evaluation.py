@@ -99,7 +99,9 @@ def cross_validate_model(model: Pipeline, X: pd.DataFrame, y: pd.Series, problem
     # models that were scored, instead of refitting everything in cross_val_predict.
     outcome = cross_validate(model, X, y, cv=splitter, scoring=scoring, n_jobs=1,
                              return_estimator=True, return_indices=True, error_score="raise")
-    predictions = np.empty(len(y), dtype=np.asarray(y).dtype)
+    # Regression predictions are numbers even when the target holds integers.
+    dtype = float if problem == "regression" else np.asarray(y).dtype
+    predictions = np.empty(len(y), dtype=dtype)
     scores = np.empty(len(y), dtype=float) if problem == "binary" else None
     for fold_model, rows in zip(outcome["estimator"], outcome["indices"]["test"], strict=True):
         held_out = X.iloc[rows]

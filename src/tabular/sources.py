@@ -10,7 +10,8 @@ when the data is checked, before any run exists.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -142,9 +143,14 @@ def read(source: Source, columns: Sequence[str] | None = None, nrows: int | None
 @cache
 def _cached_columns(source: Source, stamp: tuple[int, int]) -> tuple[str, ...]:
     if source.is_parquet and source.member is None:
+        import pyarrow
         import pyarrow.parquet as pq
 
-        return tuple(pq.read_schema(source.path).names)
+        try:
+            return tuple(pq.read_schema(source.path).names)
+        except (pyarrow.ArrowException, OSError) as error:
+            raise InputError(f"{source.describe()} cannot be read as parquet ({error}); check "
+                             "the file or its name") from None
     return tuple(str(column) for column in read(source, nrows=0).columns)
 
 
@@ -152,6 +158,40 @@ def columns_of(source: Source) -> tuple[str, ...]:
     """The table's column names, reading as little as the format allows (cached per version)."""
     stat = source.path.stat()
     return _cached_columns(source, (stat.st_size, stat.st_mtime_ns))
+
+
+def check_readable(source: Source) -> None:
+    """Read every byte once: a zip member's CRC is checked at its end, and a csv is decoded
+    with ``source.encoding`` (pandas decodes only the columns it parses)."""
+    import codecs
+
+    decoder = None if source.is_parquet else codecs.getincrementaldecoder(source.encoding)()
+    try:
+        with _raw_stream(source) as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                if decoder is not None:
+                    decoder.decode(block)
+            if decoder is not None:
+                decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise InputError(f"{source.describe()} is not {source.encoding} text ({error.reason}); "
+                         'set Preprocessor.encoding, e.g. encoding = "latin-1"') from None
+    except zipfile.BadZipFile as error:
+        raise InputError(f"{source.describe()} is damaged ({error}); download or zip it "
+                         "again") from None
+    except LookupError:
+        raise InputError(f"Preprocessor.encoding = {source.encoding!r} is not a known encoding; "
+                         'use e.g. "utf-8" or "latin-1"') from None
+
+
+@contextmanager
+def _raw_stream(source: Source) -> Iterator[IO[bytes]]:
+    if source.member is None:
+        with source.path.open("rb") as stream:
+            yield stream
+    else:
+        with zipfile.ZipFile(source.path) as archive, _open_member(source, archive) as stream:
+            yield stream
 
 
 @cache

@@ -110,8 +110,6 @@ def test_check_smallest_class() -> None:
                                 "set folds <= 1 or add data")
 
 
-@pytest.mark.xfail(strict=True, reason="contract.py check_smallest_class and check_ids format "
-                   "numpy scalars with !r, so integer labels/ids read np.int64(1) in the message")
 def test_messages_show_integer_labels_and_ids_plainly() -> None:
     with pytest.raises(ContractError, match=r"^class 1 has 1 training rows"):
         check_smallest_class(pd.Series([0, 0, 0, 1]), 2)

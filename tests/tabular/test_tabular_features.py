@@ -4,6 +4,7 @@ readable names, imputation and encoding learned from train only, pickled by refe
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,16 @@ def misdeclared(frame: pd.DataFrame) -> pd.DataFrame:
 def tiny() -> pd.DataFrame:
     return pd.DataFrame({"id": [7, 8, 9], "a": [1.0, np.nan, 3.0], "c": ["x", None, "y"],
                          "flag": [True, False, True], "y": [0, 1, 0]})
+
+
+@pytest.fixture(scope="module")
+def titanic_train(titanic_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(titanic_dir / "train.csv")
+
+
+@pytest.fixture(scope="module")
+def titanic_test(titanic_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(titanic_dir / "test.csv")
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +118,7 @@ def test_a_derived_feature_must_make_what_it_declares() -> None:
 
 
 def test_split_kinds_by_dtype_unless_forced() -> None:
-    spec = FeatureSpec(columns=("a", "c", "flag", "id"), categorical=("id",), numeric=())
+    spec = FeatureSpec(columns=("a", "c", "flag", "id"), categorical=("id",))
     assert split_kinds(tiny()[["a", "c", "flag", "id"]], spec) == (["a"], ["c", "flag", "id"])
 
 

@@ -16,6 +16,8 @@ RNG = np.random.default_rng(0)
 TEXT = RNG.choice(["no", "yes"], 60)
 THREE = RNG.choice(["setosa", "versicolor", "virginica"], 60)
 NUMBERS = RNG.normal(size=60)
+PREDICTED_TEXT, PREDICTED_THREE = RNG.permutation(TEXT), RNG.permutation(THREE)
+NOISY = NUMBERS + RNG.normal(scale=0.3, size=60)
 
 
 def assert_png(path: Path) -> None:
@@ -27,15 +29,14 @@ def assert_png(path: Path) -> None:
 
 PLOTS: dict[str, Callable[[Path], None]] = {
     "confusion_binary_text": lambda path: plots.confusion_matrix(
-        TEXT, RNG.permutation(TEXT), ["no", "yes"], path),
+        TEXT, PREDICTED_TEXT, ["no", "yes"], path),
     "confusion_bool": lambda path: plots.confusion_matrix(
         TEXT == "yes", NUMBERS > 0, [False, True], path),
     "confusion_multiclass": lambda path: plots.confusion_matrix(
-        THREE, RNG.permutation(THREE), ["setosa", "versicolor", "virginica"], path),
+        THREE, PREDICTED_THREE, ["setosa", "versicolor", "virginica"], path),
     "roc_text": lambda path: plots.roc_curve(TEXT, NUMBERS, "yes", path),
     "roc_bool": lambda path: plots.roc_curve(TEXT == "yes", NUMBERS, True, path),
-    "predicted_vs_true": lambda path: plots.predicted_vs_true(
-        NUMBERS, NUMBERS + RNG.normal(scale=0.3, size=60), path),
+    "predicted_vs_true": lambda path: plots.predicted_vs_true(NUMBERS, NOISY, path),
 }
 
 

@@ -183,9 +183,6 @@ def test_unreadable_csv_is_an_input_error(tmp_path: Path) -> None:
     one_line(error)
 
 
-@pytest.mark.xfail(strict=True, reason="sources.py _cached_columns: pq.read_schema runs outside "
-                   "read()'s error handling, so a damaged parquet file raises pyarrow's "
-                   "ArrowInvalid (no file name, no fix) instead of InputError")
 def test_damaged_parquet_header_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "t.parquet").write_text("a,b\n1,2\n")
     with pytest.raises(InputError, match=r"t\.parquet cannot be read as parquet"):
