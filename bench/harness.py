@@ -163,7 +163,7 @@ def runner_cmd(*args: str) -> list[str]:
 def plain_cmd(input_dir: Path, out: Path, overrides: Sequence[str] = (),
               source: Path | None = None) -> list[str]:
     """``python bench/plain.py`` on ``input_dir`` with the experiment file ``CONFIG`` (and the
-    ``titanic`` package of ``source``, default the repository's src/)."""
+    ``tabular`` package of ``source``, default the repository's src/)."""
     sets = [arg for override in overrides for arg in ("--set", override)]
     return [PYTHON, str(REPO / "bench" / "plain.py"), "--input", str(input_dir),
             "--out", str(out), "--config", str(CONFIG[0]),

@@ -4,9 +4,9 @@
 [--src DIR]``
 
 It does the work the runner's Evaluator + Prediction DAG does, with the same functions of the
-``titanic`` package (which import neither luigi nor mlflow) and the same parameters, read from
-the same TOML file and ``--set`` overrides:
-1. read the configured columns of train.csv and test.csv (plus Name, which Title needs);
+``tabular`` package (which import neither luigi nor mlflow) and the same parameters, read from
+the same TOML file and ``--set`` overrides (a classification experiment, like the default):
+1. check the data and read the columns the features need from train.csv and test.csv;
 2. fit the feature pipeline and the classifier on train (Preprocessor + Trainer) and keep the
    fitted model as a pickle;
 3. stratified k-fold cross-validation of an unfitted copy, metrics.json, the confusion matrix
@@ -47,42 +47,51 @@ def load_settings(config: Path, overrides: list[str]) -> dict[str, dict[str, Any
 def run(input_dir: Path, out: Path, settings: dict[str, dict[str, Any]]) -> dict[str, float]:
     """Do the whole experiment; write model.pkl, metrics.json, the PNGs and submission.csv."""
     from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
 
-    from titanic import data, evaluation, features, submission
-    from titanic.model import feature_target, make_estimator, make_model
+    from tabular import evaluation, plots
+    from tabular.dataset import DatasetConfig, read_table, resolve_contract
+    from tabular.derived import load_derived
+    from tabular.estimators import feature_target, make_estimator
+    from tabular.features import FeatureSpec, build_features
+    from tabular.predictions import make_predictions, write_predictions
 
     pre, trainer = settings.get("Preprocessor", {}), settings.get("Trainer", {})
     evaluator = settings.get("Evaluator", {})
-    spec = features.spec_from_columns(
-        pre["train_columns"], pre["test_columns"],
+    dataset = DatasetConfig(
+        input_dir, pre.get("train_file", "train.csv"), pre.get("test_file", "test.csv"),
+        pre.get("target", ""), pre.get("id_column", ""), pre.get("problem", "auto"),
+        tuple(pre.get("train_columns", ())), tuple(pre.get("test_columns", ())))
+    derived = load_derived(pre.get("derived_features", []))
+    contract = resolve_contract(dataset, [name for f in derived for name in f.needs])
+    spec = FeatureSpec(
+        columns=contract.features, derived=derived,
         numeric=tuple(pre.get("numeric_columns", ())),
         categorical=tuple(pre.get("categorical_columns", ())),
         numeric_impute=pre.get("numeric_impute", "median"),
         categorical_impute=pre.get("categorical_impute", "most_frequent"),
-        scale_numeric=pre.get("scale_numeric", False),
-        title=pre.get("add_title", False), family_size=pre.get("add_family_size", False))
-    needed = features.required_raw_columns(spec)
-
-    def columns(kept: list[str]) -> list[str]:
-        return kept + sorted(needed - set(kept))
-
-    train = data.read_raw(input_dir, data.TRAIN_FILE, columns(list(pre["train_columns"])))
-    test = data.read_raw(input_dir, data.TEST_FILE, columns(list(pre["test_columns"])))
-    X, y = feature_target(train)
-    estimator = make_estimator(trainer["estimator"], dict(trainer.get("estimator_params", {})),
-                               trainer.get("seed", 0))
-    model = make_model(spec, estimator).fit(X, y)
+        scale_numeric=pre.get("scale_numeric", False))
+    ids = [contract.id_column] if contract.id_column else []
+    train = read_table(dataset.source("train"), [contract.target, *spec.required_raw_columns()])
+    test = read_table(dataset.source("test"), [*ids, *spec.required_raw_columns()])
+    X, y = feature_target(train, contract.target)
+    estimator = make_estimator(trainer.get("estimator", "sklearn.linear_model.RidgeClassifier"),
+                               dict(trainer.get("estimator_params", {})), trainer.get("seed", 0),
+                               contract.problem)
+    model = Pipeline([("features", build_features(spec)), ("estimator", estimator)]).fit(X, y)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "model.pkl").open("wb") as handle:
         pickle.dump(model, handle)
-    result = evaluation.cross_validate_model(clone(model), X, y, evaluator.get("folds", 5),
-                                             evaluator.get("seed", 0))
+    result = evaluation.cross_validate_model(clone(model), X, y, contract.problem,
+                                             evaluator.get("folds", 5), evaluator.get("seed", 0))
     (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True))
-    evaluation.plot_confusion_matrix(y, result.oof_predictions, out / "confusion_matrix.png")
-    evaluation.plot_roc_curve(y, result.oof_scores, out / "roc_curve.png")
-    submission.write_submission(
-        submission.make_submission(test[data.ID_COLUMN], model.predict(test)),
-        out / "submission.csv")
+    plots.confusion_matrix(y, result.oof_predictions, contract.classes,
+                           out / "confusion_matrix.png")
+    if result.oof_scores is not None:
+        plots.roc_curve(y, result.oof_scores, contract.classes[1], out / "roc_curve.png")
+    table = make_predictions(test[contract.id_column] if ids else None, model.predict(test),
+                             contract.id_column, contract.target)
+    write_predictions(table, out / "submission.csv")
     return result.metrics
 
 
@@ -93,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=SRC.parent / "luigi.toml")
     parser.add_argument("--set", action="append", default=[], dest="overrides",
                         metavar="Section.key=VALUE")
-    parser.add_argument("--src", type=Path, default=SRC, help="where the titanic package is")
+    parser.add_argument("--src", type=Path, default=SRC, help="where the tabular package is")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.src))
     metrics = run(args.input, args.out, load_settings(args.config, args.overrides))
