@@ -162,3 +162,13 @@ def task_lines(stdout: str) -> dict[str, Sequence[str]]:
         if line.startswith("  ") and len(parts) >= 2:
             lines.setdefault(parts[0], []).append(" ".join(parts[1:]))
     return lines
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On CI (``CI=true``) a skipped test fails the run: a green CI must not hide one."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
+        names = ", ".join(report.nodeid for report in skipped[:5])
+        print(f"\nCI: {len(skipped)} test(s) skipped ({names}); nothing may skip on CI")
+        session.exitstatus = 1
