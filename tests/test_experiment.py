@@ -21,7 +21,7 @@ CV_METRICS = tuple(f"cv_{name}_{stat}" for name in ("accuracy", "f1", "roc_auc")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("confusion_matrix.png", "roc_curve.png")
 # The shipped experiment should clearly beat the seed's three-column RidgeClassifier.
-SHIPPED_MIN_ACCURACY = 0.80
+SHIPPED_MIN_ACCURACY = 0.83
 
 
 # Runs in a fresh interpreter, outside the project: -I drops PYTHONPATH, the script's folder

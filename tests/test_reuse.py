@@ -39,7 +39,23 @@ def first(project: Project):
     return project.runs()[0]
 
 
+NEW_TASK = """
+from framework.run_task import RunTask
+from tasks.trainer import Trainer
+
+
+class Explainer(RunTask):
+    def requires(self):
+        return {"model": self.upstream(Trainer)}
+
+    def produce(self, out):
+        (out / "explained.txt").write_text("ok")
+"""
+
+
 def test_an_identical_rerun_reuses_every_task_and_names_the_source(project: Project, first):
+    # Adding a task is adding a module: no shared file changes, so no signature changes.
+    (project.root / "src" / "tasks" / "explainer.py").write_text(NEW_TASK)
     result = project.run()
     assert result.returncode == 0, result.stderr
     assert ran(result.stdout) == set()
@@ -49,6 +65,9 @@ def test_an_identical_rerun_reuses_every_task_and_names_the_source(project: Proj
         assert second.data.tags[f"signature.{task}"] == first.data.tags[f"signature.{task}"]
         assert not (artifacts(second) / task).exists()
     assert second.data.metrics["cv_accuracy_mean"] == first.data.metrics["cv_accuracy_mean"]
+    explained = project.run("--task", "Explainer")
+    assert explained.returncode == 0, explained.stderr
+    assert ran(explained.stdout) == {"Explainer"}
 
 
 def test_a_parameter_change_reruns_that_task_and_downstream_only(project: Project, first):
