@@ -13,8 +13,8 @@ import luigi
 import pandas as pd
 
 from framework.errors import reported_as_user_error
-from tasks.preprocessor import Preprocessor
 from framework.run_task import RunTask
+from tasks.preprocessor import Preprocessor
 from tasks.trainer import Trainer
 from titanic import data, evaluation
 from titanic.model import feature_target
@@ -47,7 +47,3 @@ class Evaluator(RunTask):
         evaluation.plot_confusion_matrix(y, result.oof_predictions, out / "confusion_matrix.png")
         evaluation.plot_roc_curve(y, result.oof_scores, out / "roc_curve.png")
         self.log_metrics(result.metrics)
-
-    def on_reuse(self) -> None:
-        """The reused folder's metrics are this run's metrics too."""
-        self.log_metrics(json.loads(self.output().file(METRICS_FILE).read_text()))

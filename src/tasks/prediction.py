@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.preprocessor import Preprocessor
 from framework.run_task import RunTask
+from tasks.preprocessor import Preprocessor
 from tasks.trainer import Trainer
 from titanic import data
 from titanic.submission import make_submission, write_submission

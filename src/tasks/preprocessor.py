@@ -8,10 +8,12 @@ feature pipeline fitted on train only) and ``train_features.parquet``/``test_fea
 from __future__ import annotations
 
 import pickle
+from functools import partial
 from pathlib import Path
 
 import luigi
 
+from framework.datasets import RawTable
 from framework.errors import reported_as_user_error
 from framework.run_task import RunTask
 from titanic import data, features
@@ -65,6 +67,14 @@ class Preprocessor(RunTask):
     def raw_inputs(self) -> list[Path]:
         with reported_as_user_error("Preprocessor"):
             return data.input_files(self.input_dir())
+
+    def datasets(self) -> list[RawTable]:
+        """Framework opt-in: the raw tables, as the run's MLflow datasets."""
+        return [RawTable(split, data.find_raw(self.input_dir(), split).describe(),
+                         partial(data.read_raw, self.input_dir(), split),
+                         context="training" if split == data.TRAIN_FILE else "test",
+                         targets=data.TARGET_COLUMN if split == data.TRAIN_FILE else None)
+                for split in data.RAW_FILES]
 
     def check(self) -> None:
         with reported_as_user_error("Preprocessor"):

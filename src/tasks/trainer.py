@@ -13,15 +13,18 @@ import pandas as pd
 import titanic
 from framework.context import current_run
 from framework.errors import reported_as_user_error
+from framework.run_task import RunTask
 from framework.tracking import sklearn_autolog
 from tasks.preprocessor import Preprocessor
-from framework.run_task import RunTask
 from titanic import model as models
 
 INPUT_EXAMPLE_ROWS = 5
 
 
 class Trainer(RunTask):
+    # Framework opt-in: out/model is an MLflow model; it becomes a logged model of the run.
+    model_folder = "model"
+
     estimator = luigi.Parameter(
         default="sklearn.linear_model.RidgeClassifier",
         description="import path of a scikit-learn classifier")
