@@ -99,10 +99,12 @@ def register(client: MlflowClient, name: str, model_id: str) -> str:
     except MlflowException as error:
         if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
             raise
+    source = f"models:/{model_id}"
+    # Searched versions carry their source but not always their model id.
     for version in client.search_model_versions(f"name = '{name}'"):
-        if version.model_id == model_id:
+        if version.source == source or version.model_id == model_id:
             return str(version.version)
     model = client.get_logged_model(model_id)
-    created = client.create_model_version(name, source=f"models:/{model_id}",
+    created = client.create_model_version(name, source=source,
                                           run_id=model.source_run_id, model_id=model_id)
     return str(created.version)
