@@ -93,7 +93,8 @@ def test_raw_tables_are_dataset_inputs_of_fresh_and_reused_runs(runs: Runs):
         ("test.csv", "test"), ("train.csv", "training")]
     assert str(runs.project.root / "input" / "train.csv") in entries[1][2]
     assert dataset_entries(runs.reused) == entries
-    (train,) = [e.dataset for e in runs.fresh.inputs.dataset_inputs if e.dataset.name == "train.csv"]
+    (train,) = [entry.dataset for entry in runs.fresh.inputs.dataset_inputs
+                if entry.dataset.name == "train.csv"]
     assert json.loads(train.profile)["num_rows"] == 891
     assert "Survived" in train.schema
 
