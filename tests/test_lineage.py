@@ -21,7 +21,7 @@ import pytest
 from mlflow.entities import LoggedModelStatus
 from mlflow.tracking import MlflowClient
 
-from conftest import SEED_CONFIG, Project, copy_project, task_lines
+from conftest import SEED_CONFIG, Project, copy_project, one_line_error, task_lines
 
 TASKS = ("Preprocessor", "Trainer", "Evaluator", "Prediction")
 ROOTS = ("--task", "Evaluator", "--task", "Prediction")
@@ -180,3 +180,10 @@ def test_mlflow_models_predict_serves_the_logged_model(runs: Runs, tmp_path: Pat
     assert result.returncode == 0, result.stderr[-2000:]
     predictions = json.loads((tmp_path / "out.json").read_text())["predictions"]
     assert len(predictions) == 5 and set(predictions) <= {0, 1}
+
+
+def test_a_bad_register_model_is_refused_before_any_run(project: Project):
+    result = project.run("--set", "RunConfig.register_model=3")
+    assert result.returncode == 2
+    assert "RunConfig.register_model must be a non-empty string" in one_line_error(result)
+    assert project.all_runs() == []
