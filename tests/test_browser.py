@@ -180,4 +180,6 @@ def test_the_model_page_shows_params_metrics_and_both_runs(site: Site):
     assert text.count("cv_accuracy_mean") == 1
     fresh = run_name(site, site.fresh_id)
     assert f"Source run {fresh}" in text
+    commit = site.project.git("rev-parse", "HEAD")[:7]
+    assert f"Logged from runner.py main {commit}" in text
     assert f"cv_accuracy_mean - {fresh} 0." in text

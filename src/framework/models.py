@@ -36,10 +36,13 @@ def create(client: MlflowClient, run_id: str, task: str, folder: Path, final_fol
     """
     from mlflow.entities import LoggedModelOutput
 
-    experiment_id = client.get_run(run_id).info.experiment_id
+    run = client.get_run(run_id)
+    # Who made it and from which code, as on the run (the model page shows them).
+    inherited = {key: value for key, value in run.data.tags.items()
+                 if key.startswith("mlflow.source.") or key == "mlflow.user"}
     model = client.create_logged_model(
-        experiment_id, name=task, source_run_id=run_id, params=dict(params),
-        tags={OUTPUT_TAG: str(final_folder)})
+        run.info.experiment_id, name=task, source_run_id=run_id, params=dict(params),
+        tags={**inherited, OUTPUT_TAG: str(final_folder)})
     # The run page lists a run's logged models from its outputs.
     client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
     client.log_model_artifacts(model.model_id, str(folder))
