@@ -115,8 +115,10 @@ def client_hook(module: ModuleType) -> None:
 
 HOOKS: dict[str, Callable[[ModuleType], None]] = {
     "framework.app": each(("plan", "plan"), ("track_and_execute", "track and execute"),
-                          ("record_inputs", "  record inputs (params, tags, config)"),
                           ("load_tasks", "load task modules")),
+    "framework.recording": each(("record_inputs", "  record inputs (params, tags, config)"),
+                                ("record_lineage", "  record lineage (reused outputs)"),
+                                ("record_datasets", "  record datasets (raw tables)")),
     "framework.reuse": each(("code_digests", "  code digests (AST hashing)"),
                             ("input_digests", "  input digests (sha256 of raw files)"),
                             ("OutputIndex.find", "  reuse lookup: find"),

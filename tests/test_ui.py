@@ -119,3 +119,18 @@ def test_the_ui_root_page_answers(served: Served):
     status, page = http("GET", f"{served.url}/")
     assert status == 200
     assert b"<html" in page.lower()
+
+
+def test_the_experiment_tells_the_ui_it_is_model_training(served: Served):
+    experiment = get_json(f"{served.url}{API}/experiments/get-by-name?experiment_name=titanic")
+    tags = as_dict(experiment["experiment"]["tags"])
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_runs_search_shows_datasets_and_source(served: Served):
+    run = search_run(served)
+    names = sorted(entry["dataset"]["name"] for entry in run["inputs"]["dataset_inputs"])
+    assert names == ["test.csv", "train.csv"]
+    tags = as_dict(run["data"]["tags"])
+    assert tags["mlflow.source.name"].endswith("src/runner.py")
+    assert tags["reused"] == ""

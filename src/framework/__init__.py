@@ -1,5 +1,5 @@
 """The runner's framework: configuration, MLflow tracking, verified outputs and Luigi execution.
 
-Nothing in here knows about the Titanic example; tasks live in ``src/tasks`` and their ML logic
-in ``src/titanic``.
+It knows no pipeline and no dataset: tasks live in ``src/tasks`` (found by ``registry``), the
+ML logic in ``src/tabular``, and dataset-specific examples such as ``src/titanic`` apart.
 """

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 PLANNING_RUN_ID = "planning"
 # Where task outputs of a run with remote artifacts (an MLflow server) are written first.
 REMOTE_STAGING = Path("mlruns") / "local"
-UI_PORT = 5000
 
 
 @dataclass(frozen=True)
@@ -190,13 +189,14 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
                       options: Options, client: MlflowClient, decisions: list[Decision],
                       project_root: Path) -> ExitCode:
     """Open the run, record the experiment, run the DAG and close the run with its outcome."""
-    from framework import execution, tracking
+    from framework import execution, recording, tracking, ui
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
     from framework.reuse import render
 
     git = read_git_state(project_root)
-    tags = {"task": ",".join(config.run.tasks), **(git.tags() if git else {})}
+    tags = {"task": ",".join(config.run.tasks), **recording.source_tags(),
+            **(git.tags() if git else {})}
     with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
         client, config.run.experiment_name, config.run.description, tags
     ) as run:
@@ -212,13 +212,13 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         ))
         roots = [registry[name](run_id=run.run_id) for name in config.run.tasks]
         dag = list(execution.walk(roots))
-        record_inputs(run, config, dag, decisions, git.diff if git and git.dirty else "")
+        ui.mark_training_experiment(client, run.experiment_id)
+        recording.record_inputs(run, config, dag, decisions,
+                                git.diff if git and git.dirty else "")
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
               f"{' + '.join(config.run.tasks)}\nplan:\n{render(decisions)}", flush=True)
-        reused = run_reused(decisions)
-        for task in dag:
-            if task.task_family in reused:
-                task.on_reuse()
+        recording.record_lineage(run, dag, decisions, config.run.description)
+        recording.record_datasets(run, dag)
         try:
             result = execution.execute(roots, options.workers, options.scheduler_url)
         finally:
@@ -226,6 +226,8 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
             if run.artifact_dir is None:
                 upload_outputs(run, output_root)
         run.failed = not execution.succeeded(result)
+        if not run.failed:
+            recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "")
     return ExitCode.TASK_FAILED if run.failed else ExitCode.OK
 
@@ -240,42 +242,12 @@ def upload_outputs(run: TrackedRun, output_root: Path) -> None:
                 run.client.log_artifacts(run.run_id, str(folder), folder.name)
 
 
-def run_reused(decisions: list[Decision]) -> dict[str, str]:
-    """Task -> source run, for tasks an earlier output stands in for."""
-    return {d.task: d.source_run or "?" for d in decisions if d.action in ("reuse", "pinned")}
-
-
-def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: list[RunTask],
-                  decisions: list[Decision], diff: str) -> None:
-    """Log what made this run: config, parameters, the plan, signatures, sources, the diff."""
-    import toml
-
-    from framework.reuse import output_tag, render, signature_tag
-
-    run.log_params({f"{task.task_family}.{key}": value
-                    for task in dag for key, value in task.parameters().items()})
-    run.log_artifact(config.path, "config")
-    run.log_text(toml.dumps(config.document), "effective_config.toml")
-    run.log_text(render(decisions) + "\n", "plan.txt")
-    if diff:
-        run.log_text(diff, "git.diff")
-    running = {d.task for d in decisions if d.action == "run"}
-    outputs = {task.task_family: task.output().path for task in dag
-               if task.task_family in running}
-    run.set_tags({
-        **{key: value for task in dag for key, value in task.run_tags().items()},
-        **{signature_tag(d.task): d.signature.digest for d in decisions},
-        **{output_tag(task): str(folder) for task, folder in outputs.items()},
-        **{f"reused.{task}": source for task, source in run_reused(decisions).items()},
-        **{f"pin.accepted.{d.task}": d.reason for d in decisions if "ACCEPTED" in d.reason},
-    })
-
-
 def report(run: TrackedRun, failure_summary: str) -> None:
-    """The closing lines: status, run id, and how to look at it."""
+    """The closing lines: status, run id, and how to look at it (in model-training mode)."""
+    from framework.ui import run_url
+
     if failure_summary:
         print(failure_summary.strip(), flush=True)
     print(f"{run.status} run {run.run_id} (experiment id {run.experiment_id})\n"
           f"  browse: `docker compose up` (or see README: Browse results), then open "
-          f"http://127.0.0.1:{UI_PORT}/#/experiments/{run.experiment_id}/runs/{run.run_id}",
-          flush=True)
+          f"{run_url(run.experiment_id, run.run_id)}", flush=True)

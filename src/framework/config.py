@@ -37,6 +37,7 @@ RUN_KEYS = {
     "description": "a note shown on the run in the MLflow UI",
     "task": 'the task(s) to run, e.g. "Prediction" or ["Evaluator", "Prediction"]',
     "modules": "extra Python modules that define tasks, e.g. ['my_tasks']",
+    "register_model": 'register the trained model in the Model Registry under this name',
 }
 
 
@@ -48,6 +49,7 @@ class RunSettings:
     description: str
     tasks: tuple[str, ...]
     modules: tuple[str, ...] = ()
+    register_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,11 +182,16 @@ def parse_run_settings(section: dict[str, Any] | None, path: Path) -> RunSetting
     description = section.get("description", "")
     if not isinstance(description, str):
         raise UserError(f"{path}: RunConfig.description must be a string")
+    register = section.get("register_model")
+    if register is not None and (not isinstance(register, str) or not register.strip()):
+        raise UserError(f"{path}: RunConfig.register_model must be a non-empty string, "
+                        'e.g. register_model = "titanic", or left out')
     return RunSettings(
         experiment_name=name,
         description=description,
         tasks=string_list(section.get("task"), "RunConfig.task", path, required=True),
         modules=string_list(section.get("modules", []), "RunConfig.modules", path),
+        register_model=register,
     )
 
 

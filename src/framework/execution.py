@@ -18,6 +18,10 @@ from framework.outputs import OutputFolder
 T = TypeVar("T", bound=luigi.Task)
 # When each task started, by task id; tasks run where their START and SUCCESS events fire.
 _started: dict[str, float] = {}
+# Tasks already reported complete. ``luigi.build`` adds each root separately and each
+# ``Worker.add`` walks the DAG with its own "seen" set, so a task shared by two roots (the
+# Preprocessor under Evaluator and Prediction) fires DEPENDENCY_PRESENT once per root.
+_announced: set[str] = set()
 
 FAILED_STATUSES = {
     LuigiStatusCode.FAILED,
@@ -65,6 +69,9 @@ def producer_run(task: luigi.Task) -> str | None:
 
 @luigi.Task.event_handler(luigi.Event.DEPENDENCY_PRESENT)
 def _on_complete(task: luigi.Task) -> None:
+    if task.task_id in _announced:
+        return
+    _announced.add(task.task_id)
     source = producer_run(task)
     mine = source == getattr(task, "run_id", None)
     origin = "complete" if mine or source is None else f"reused from run {source}"

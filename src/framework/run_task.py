@@ -11,15 +11,21 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import luigi
 
-from framework import tracking
+from framework import models, tracking
 from framework.context import current_run
+from framework.datasets import RawTable
 from framework.outputs import OutputFolder
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
 T = TypeVar("T", bound="RunTask")
+METRICS_KEY = "metrics"  # manifest key: the metrics the task logged while producing it
+METRICS_MODEL_KEY = "metrics_model_id"  # manifest key: the logged model they were linked to
 
 
 class RunTask(luigi.Task):
@@ -29,8 +35,13 @@ class RunTask(luigi.Task):
     - ``produce(out)`` writes every output into the (empty, staging) folder ``out``;
     - ``check()`` may raise ``framework.errors.UserError`` for bad input; the runner calls it
       before the MLflow run is created, for every task that is not already complete;
-    - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``.
+    - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
+    - ``model_folder``: set it to the name of a sub-folder of the output that ``produce``
+      writes as an MLflow model; the framework makes it a logged model (``framework.models``);
+    - ``datasets()`` may return the raw tables the task reads (``framework.datasets``).
     """
+
+    model_folder: ClassVar[str | None] = None
 
     run_id: str = luigi.Parameter(  # type: ignore[assignment]
         description="ID of the MLflow run that owns this task's outputs (set by the runner)."
@@ -76,9 +87,13 @@ class RunTask(luigi.Task):
         """Tags this task adds to the run, decided before it starts (e.g. an inferred setting)."""
         return {}
 
-    def on_reuse(self) -> None:
-        """Called in the runner when an earlier output stands in for this task (e.g. to log
-        the metrics it recorded onto the new run)."""
+    def datasets(self) -> list[RawTable]:
+        """The raw tables this task reads, for the run's Datasets (name, source, context).
+
+        Logged for every task of the DAG, also when its output is reused; loaders are
+        called in the runner's process, before the tasks run.
+        """
+        return []
 
     @abstractmethod
     def produce(self, out: Path) -> None:
@@ -89,9 +104,47 @@ class RunTask(luigi.Task):
         record: dict[str, Any] = {"run_id": self.run_id, "params": self.parameters()}
         if signature is not None:
             record |= {"signature": signature.digest, "signature_parts": signature.parts()}
-        with self.output().writing(record) as staging:
-            self.produce(staging)
+        model_id = None
+        try:
+            # ``writing`` stores ``record`` in the manifest when the block ends, so what is
+            # added to it here (metrics, the model id) is published with the files, atomically.
+            with self.output().writing(record) as staging:
+                self.produce(staging)
+                record[METRICS_KEY] = dict(self._logged_metrics())
+                record[METRICS_MODEL_KEY] = models.upstream_model(self)
+                if self.model_folder:
+                    model_id = self._create_model(staging / self.model_folder)
+                    record[models.MODEL_ID_KEY] = model_id
+        except BaseException:
+            if model_id:
+                models.finalize(self._client(), model_id, ok=False)
+            raise
+        if model_id:
+            models.finalize(self._client(), model_id, ok=True)
+
+    def _create_model(self, folder: Path) -> str:
+        if not (folder / "MLmodel").is_file():
+            raise FileNotFoundError(f"{self.task_family} declares model_folder = "
+                                    f"{self.model_folder!r} but produce() wrote no MLflow model "
+                                    f"there ({folder / 'MLmodel'} is missing)")
+        return models.create(self._client(), self.run_id, self.task_family, folder,
+                             self.output().file(str(self.model_folder)), self.parameters())
+
+    def _client(self) -> MlflowClient:
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(current_run().tracking_uri)
+
+    def _logged_metrics(self) -> dict[str, float]:
+        # Per task instance, in whichever process runs it; Luigi's Task has no __init__ hook.
+        return cast(dict[str, float], self.__dict__.setdefault("_metrics", {}))
 
     def log_metrics(self, metrics: dict[str, float]) -> None:
-        """Log metrics to this task's run, from whichever process runs the task."""
-        tracking.log_metrics(current_run().tracking_uri, self.run_id, metrics)
+        """Log metrics to this task's run, from whichever process runs the task.
+
+        They are stored in the output's manifest too, and the runner logs them again on
+        every run that reuses the output. They are linked to the nearest upstream model.
+        """
+        self._logged_metrics().update({key: float(value) for key, value in metrics.items()})
+        tracking.log_metrics(current_run().tracking_uri, self.run_id, metrics,
+                             model_id=models.upstream_model(self))

@@ -169,11 +169,16 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float]) -> None:
-    """Log metrics to ``run_id`` from any process (tasks use this, not the fluent API)."""
+def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float],
+                model_id: str | None = None) -> None:
+    """Log metrics to ``run_id`` from any process (tasks use this, not the fluent API).
+
+    With ``model_id`` they are also the metrics of that logged model (its page shows them).
+    """
     now = get_current_time_millis()
     client = MlflowClient(tracking_uri)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0, model_id=model_id)
+                                      for k, v in metrics.items()])
 
 
 @contextmanager

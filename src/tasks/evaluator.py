@@ -69,7 +69,3 @@ class Evaluator(RunTask):
         if not contract.is_classification:
             plots.predicted_vs_true(y, result.oof_predictions, out / "predicted_vs_true.png")
         self.log_metrics(result.metrics)
-
-    def on_reuse(self) -> None:
-        """The reused folder's metrics are this run's metrics too."""
-        self.log_metrics(json.loads(self.output().file(METRICS_FILE).read_text()))

@@ -12,11 +12,12 @@ feature pipeline fitted on train only), ``train_features.parquet``/``test_featur
 from __future__ import annotations
 
 import pickle
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import luigi
 
+from framework.datasets import RawTable
 from framework.errors import reported_as_user_error
 from framework.run_task import RunTask
 from tabular.contract import DataContract
@@ -114,6 +115,16 @@ class Preprocessor(RunTask):
 
     def run_tags(self) -> dict[str, str]:
         return {"problem": self.contract.problem, "target": self.contract.target}
+
+    def datasets(self) -> list[RawTable]:
+        """The raw tables, as the run's MLflow datasets (train: training, test: test)."""
+        from tabular.sources import read
+
+        contract = self.contract
+        return [RawTable(source.name, source.describe(), partial(read, source),
+                         context="training" if split == "train" else "test",
+                         targets=contract.target if split == "train" else None)
+                for split, source in zip(("train", "test"), self.dataset.sources(), strict=False)]
 
     def check(self) -> None:
         spec = self.feature_spec

@@ -22,6 +22,9 @@ INPUT_EXAMPLE_ROWS = 5
 
 
 class Trainer(RunTask):
+    # Framework opt-in: out/model is an MLflow model; it becomes a logged model of the run.
+    model_folder = "model"
+
     estimator = luigi.Parameter(
         default="sklearn.linear_model.RidgeClassifier",
         description="import path of a scikit-learn classifier (or regressor, for regression)")
