@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 GRID = {"Trainer.estimator_params.max_depth": [2, 3, 4],
         "Trainer.estimator_params.learning_rate": [0.05, 0.1]}

@@ -67,7 +67,7 @@ def test_the_grid_shares_one_preprocessor(swept):
 
 
 def test_the_parent_holds_the_comparison_and_the_best_configuration(swept):
-    project, result, parent, children = swept
+    _project, result, parent, children = swept
     folder = Path(parent.info.artifact_uri)
     with (folder / "sweep.csv").open() as handle:
         rows = list(csv.DictReader(handle))

@@ -52,7 +52,7 @@ def test_a_failing_configuration_fails_the_sweep_and_a_rerun_runs_only_it(projec
 
     resumed = project.run(*SWEEP)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    second = [r for r in project.runs() if "sweep.size" in r.data.tags][0]  # newest first
+    second = next(r for r in project.runs() if "sweep.size" in r.data.tags)  # newest first
     assert second.info.run_id != parent.info.run_id and second.info.status == "FINISHED"
     (rerun,) = children_of(project, second.info.run_id)  # the two finished ones are reused
     assert rerun.data.params["Trainer.estimator_params.alpha"] == "2.0"

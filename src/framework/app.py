@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from framework.reuse import Decision
-    from framework.tracking import TrackedRun
     from framework.run_task import RunTask
+    from framework.tracking import TrackedRun
 
 PLANNING_RUN_ID = "planning"
 # Where task outputs of a run with remote artifacts (an MLflow server) are written first.
@@ -311,7 +311,6 @@ def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: li
     import toml
 
     from framework.reuse import output_tag, render, signature_tag
-
     from framework.sweep import dotted_params
 
     run.log_params({f"{task.task_family}.{key}": value

@@ -62,7 +62,7 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
     """
     entries = {key: (value, SECTION) for key, value in table.items()}
     for text in flags:
-        key, sep, raw = text.partition("=")
+        key, sep, _raw = text.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--sweep {text!r}: write it as Task.param=[v1, v2], "
                             "e.g. --sweep 'Trainer.seed=[0,1]'")
@@ -119,7 +119,7 @@ def check_values(key: str, value: Any, origin: str, method: str) -> Any:
 def distribution(key: str, table: Mapping[str, Any], origin: str) -> Any:
     import scipy.stats
 
-    kind, bounds = next(iter(table.items())) if len(table) == 1 else ("", None)
+    kind, bounds = next(iter(table.items())) if len(table) == 1 else ("", [])
     numbers = (isinstance(bounds, list) and len(bounds) == 2
                and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds))
     if kind not in DISTRIBUTIONS or not numbers or not bounds[0] < bounds[1]:

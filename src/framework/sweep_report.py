@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import toml
 
-from framework import sweep
 from framework import config as config_file
+from framework import sweep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,8 +57,9 @@ def ranked(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> list[Outcome]:
 
     def key(outcome: Outcome) -> tuple[int, float, int]:
         value = outcome.metrics.get(metric or "")
-        missing = value is None or math.isnan(value)
-        return (1, 0.0, outcome.index) if missing else (0, sign * value, outcome.index)
+        if value is None or math.isnan(value):
+            return (1, 0.0, outcome.index)
+        return (0, sign * value, outcome.index)
 
     return sorted(outcomes, key=key)
 
