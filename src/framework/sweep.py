@@ -167,6 +167,18 @@ def expand(spec: SweepSpec) -> list[dict[str, Any]]:
              for key, value in point.items()} for point in points]
 
 
+def grid_digest(spec: SweepSpec) -> str:
+    """What the expansion depends on: the space, method, samples, seed and the versions of
+    the libraries that expand it. An equal digest means an equal list of configurations."""
+    import hashlib
+    from importlib import metadata
+
+    space = {key: spec.raw[key] for key in spec.space}
+    basis = {"space": space, "method": spec.method, "samples": spec.samples, "seed": spec.seed,
+             "libraries": [metadata.version(name) for name in ("scikit-learn", "scipy")]}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
 def configuration(base: config_file.ExperimentConfig, point: Mapping[str, Any],
                   spec: SweepSpec, project_root: Path) -> config_file.ExperimentConfig:
     """``base`` with the point's values assigned as ``--set`` would (a key in a table merges)."""

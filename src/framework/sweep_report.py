@@ -19,12 +19,15 @@ from framework import sweep
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlflow.tracking import MlflowClient
 
     from framework.gitinfo import GitState
     from framework.sweep_run import Outcome
     from framework.tracking import TrackedRun
 
 BEST_TAG = "sweep.best_run_id"
+GRID_TAG = "sweep.grid"  # the grid's digest (sweep.grid_digest)
+GRID_NAME = "sweep_grid.json"
 CSV_NAME = "sweep.csv"
 PLOT_NAME = "sweep.png"
 
@@ -37,9 +40,28 @@ def record_sweep(parent: TrackedRun, config: config_file.ExperimentConfig,
     parent.log_artifact(config.path, "config")
     parent.log_text(toml.dumps({**config.document, config_file.SWEEP_SECTION: spec.raw}),
                     "effective_config.toml")
-    parent.log_text(json.dumps(list(points), indent=2) + "\n", "sweep_grid.json")
+    parent.log_text(json.dumps(list(points), indent=2) + "\n", GRID_NAME)
     if git and git.dirty and git.diff:
         parent.log_text(git.diff, "git.diff")
+
+
+def stored_grid(client: MlflowClient, experiment: str, digest: str
+                ) -> list[dict[str, Any]] | None:
+    """The configurations an earlier sweep with the same grid digest expanded to, if its
+    ``sweep_grid.json`` is on this machine: a rerun need not import scikit-learn to expand."""
+    from framework.tracking import local_path
+
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs([found.experiment_id], f"tags.`{GRID_TAG}` = '{digest}'",
+                              max_results=1, order_by=["attributes.start_time DESC"])
+    folder = local_path(runs[0].info.artifact_uri) if runs else None
+    try:
+        points = json.loads((folder / GRID_NAME).read_text()) if folder else None
+    except (OSError, ValueError):
+        return None
+    return points if isinstance(points, list) else None
 
 
 def metric_of(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> str | None:
@@ -136,13 +158,12 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
 
 def plot(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], metric: str, path: Path) -> None:
     """The metric against each swept parameter, one panel each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # matplotlib's object API without pyplot: no global figure state, and a lighter import.
+    from matplotlib.figure import Figure
 
     keys = list(spec.space)
-    figure, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.6), squeeze=False)
+    figure = Figure(figsize=(4.5 * len(keys), 3.6))
+    axes = figure.subplots(1, len(keys), squeeze=False)
     for axis, key in zip(axes[0], keys, strict=True):
         points = [(o.point[key], o.metrics[metric]) for o in outcomes if metric in o.metrics]
         numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x, _ in points)
@@ -162,7 +183,6 @@ def plot(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], metric: str, path: 
     figure.suptitle(f"{metric} ({spec.goal}) over {len(outcomes)} configurations")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def register(parent: TrackedRun, run_id: str, name: str) -> None:

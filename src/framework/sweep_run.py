@@ -75,12 +75,16 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
     from framework.gitinfo import read_git_state
 
     spec = sweep.read_spec(config.sweep, options.sweeps, registry)
-    points = sweep.expand(spec)
-    configs = [sweep.configuration(config, point, spec, project_root) for point in points]
-    child_options = replace(options, workers=1, sweeps=())
     if (options.workers or 1) > 1:
         fork_safe_connections()
-    client, plans = check_all(configs, points, registry, child_options, project_root)
+    client = tracking.open_store(tracking.tracking_uri())
+    digest = sweep.grid_digest(spec)
+    points = sweep_report.stored_grid(client, config.run.experiment_name, digest)
+    if points is None:
+        points = sweep.expand(spec)
+    configs = [sweep.configuration(config, point, spec, project_root) for point in points]
+    child_options = replace(options, workers=1, sweeps=())
+    plans = check_all(configs, points, registry, child_options, project_root, client)
     if options.dry_run:
         for point, decisions in zip(points, plans, strict=True):
             print(f"{sweep.describe(point)}\n{render(decisions)}")
@@ -89,6 +93,7 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
     _plan = Plan(configs, points, plans, registry, child_options, project_root, client)
     git = read_git_state(project_root)
     tags = {"task": ",".join(config.run.tasks), "sweep.size": str(len(points)),
+            sweep_report.GRID_TAG: digest,
             **(git.tags() if git else {})}
     outcomes: list[Outcome] = []
     with tracking.tracked_run(client, config.run.experiment_name, config.run.description,
@@ -121,21 +126,19 @@ def render(decisions: Sequence[Decision]) -> str:
 
 
 def check_all(configs: Sequence[config_file.ExperimentConfig], points: Sequence[dict[str, Any]],
-              registry: dict[str, type[RunTask]], options: app.Options, project_root: Path
-              ) -> tuple[MlflowClient, list[list[Decision]]]:
+              registry: dict[str, type[RunTask]], options: app.Options, project_root: Path,
+              client: MlflowClient) -> list[list[Decision]]:
     """Check and plan every configuration (each task's ``check()`` included), or raise the
     ``UserError`` of the first bad one, naming it."""
-    client = None
     plans = []
     for number, (cfg, point) in enumerate(zip(configs, points, strict=True), start=1):
         try:
-            client, decisions = app.prepare(cfg, registry, options, project_root, client)
+            decisions = app.prepare(cfg, registry, options, project_root, client)[1]
         except UserError as error:
             raise UserError(f"sweep configuration {number}/{len(configs)} "
                             f"({sweep.describe(point)}): {error}") from None
         plans.append(decisions)
-    assert client is not None  # a sweep has at least one configuration
-    return client, plans
+    return plans
 
 
 def execute(count: int, workers: int) -> Iterator[Outcome]:
