@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,15 +41,19 @@ def children_of(project: Project, parent_id: str) -> list:
 
 
 def test_a_failing_configuration_fails_the_sweep_and_a_rerun_runs_only_it(project: Project):
+    """Side by side (--workers 2) the other configurations finish; the rerun runs the one."""
     flaky_project(project)
-    failed = project.run(*SWEEP, FLAKY_FAIL="2.0")
+    failed = project.run(*SWEEP, "--workers", "2", FLAKY_FAIL="2.0")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "configuration 2 (Trainer.estimator_params.alpha=2.0) FAILED" in failed.stdout
     (parent,) = [r for r in project.runs() if "sweep.size" in r.data.tags]
     assert parent.info.status == "FAILED"
+    children = children_of(project, parent.info.run_id)
     statuses = {float(c.data.params["Trainer.estimator_params.alpha"]): c.info.status
-                for c in children_of(project, parent.info.run_id)}
+                for c in children}
     assert statuses == {0.5: "FINISHED", 2.0: "FAILED", 8.0: "FINISHED"}  # 3 ran on after 2
+    # Two forked workers, one Preprocessor: whoever came second waited for it and reused it.
+    assert len([c for c in children if "output.Preprocessor" in c.data.tags]) == 1
 
     resumed = project.run(*SWEEP)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -95,3 +100,20 @@ def test_a_killed_holder_leaves_no_stuck_claim(tmp_path: Path):
         env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")})
     assert probe.stdout.strip() == "True", probe.stderr
     assert claims.CLAIMS_DIR.name == "claims"
+
+
+def test_an_interrupted_sweep_is_killed_and_keeps_its_finished_children(project: Project):
+    flaky_project(project)
+    runner = project.start(*SWEEP, FLAKY_SLEEP="2")
+    assert runner.stdout is not None
+    for line in runner.stdout:
+        if line.startswith("  [1/3] FINISHED"):
+            break
+    runner.send_signal(signal.SIGTERM)
+    _, err = runner.communicate(timeout=120)
+    assert runner.returncode == 130, err
+    (parent,) = [r for r in project.runs() if "sweep.size" in r.data.tags]
+    assert parent.info.status == "KILLED"
+    statuses = sorted(c.info.status for c in children_of(project, parent.info.run_id))
+    assert statuses == ["FINISHED", "KILLED"]  # the third never started
+    assert "sweep.csv" in {f.name for f in Path(parent.info.artifact_uri).iterdir()}

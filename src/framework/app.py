@@ -118,13 +118,12 @@ def claim(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask
           options: Options, client: MlflowClient, decisions: list[Decision],
           project_root: Path) -> list[Decision]:
     """Claim the outputs the plan computes (framework/claims.py); the plan to execute."""
+    if not options.reuse:  # nothing would be reused from the other runner anyway
+        return decisions
     from framework import claims
-    from framework.reuse import OutputIndex
 
-    index = OutputIndex(client)
     return claims.claim_outputs(
         decisions, lambda: plan(config, registry, options, client, project_root / "src"),
-        lambda d: options.reuse and index.find(d.signature) is not None,
         lambda task: print(f"  {task:<14} waiting  another runner is computing it", flush=True))
 
 

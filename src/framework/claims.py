@@ -72,26 +72,37 @@ def release_all() -> None:
 
 
 def claim_outputs(decisions: Sequence[Decision], replan: Callable[[], Sequence[Decision]],
-                  published: Callable[[Decision], bool],
                   on_wait: Callable[[str], None] = lambda task: None) -> list[Decision]:
     """Claim every output ``decisions`` will compute; return the plan the claims hold for.
 
     When a claim is taken by another process, all claims are dropped (so two processes never
     wait for each other), the claim is waited for and the plan is made again (``replan``).
-    Once all are held, ``published`` double-checks that none of them appeared in between
-    (the other process may have finished just before); if one did, plan again.
+    Once all are held, the plan is made once more: another process may have published one of
+    them between the first plan and the claim; if so, claim what is left instead.
     """
     current = list(decisions)
     while True:
-        wanted = [d for d in current if d.action == "run" and d.folder is None]
+        wanted = _computed(current)
         busy = next((d for d in wanted if not try_claim(d.signature.digest)), None)
-        if busy is None and not any(published(d) for d in wanted):
-            return current
+        if busy is None:
+            if not wanted:
+                return current
+            again = list(replan())
+            if {d.signature.digest for d in _computed(again)} == {
+                    d.signature.digest for d in wanted}:
+                return again
+            release_all()
+            current = again
+            continue
         release_all()
-        if busy is not None:
-            on_wait(busy.task)
-            wait_for(busy.signature.digest)
+        on_wait(busy.task)
+        wait_for(busy.signature.digest)
         current = list(replan())
+
+
+def _computed(decisions: Sequence[Decision]) -> list[Decision]:
+    """The decisions that compute a new output into the run (pinned folders are the user's)."""
+    return [d for d in decisions if d.action == "run" and d.folder is None]
 
 
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
