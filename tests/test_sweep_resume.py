@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from conftest import SEED_CONFIG, Project
@@ -109,6 +110,11 @@ def test_an_interrupted_sweep_is_killed_and_keeps_its_finished_children(project:
     for line in runner.stdout:
         if line.startswith("  [1/3] FINISHED"):
             break
+    deadline = time.monotonic() + 60
+    while not [r for r in project.runs() if r.info.status == "RUNNING"
+               and "mlflow.parentRunId" in r.data.tags]:  # the second one is under way
+        assert time.monotonic() < deadline, "the second configuration never started"
+        time.sleep(0.1)
     runner.send_signal(signal.SIGTERM)
     _, err = runner.communicate(timeout=120)
     assert runner.returncode == 130, err

@@ -225,3 +225,6 @@ def print_table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], best: Outcom
     print(frame[wanted].to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
     if best is not None:
         print(f"best: run {best.run_id} ({sweep.describe(best.point)})", flush=True)
+    elif metric:
+        print(f"no configuration logged {metric}; set [Sweep] metric to one they log",
+              flush=True)

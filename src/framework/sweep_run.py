@@ -212,8 +212,11 @@ def run_planned(index: int, started: float) -> Outcome:
         claims.release_all()
     run.log_text(output.getvalue(), "runner_output.txt")
     metrics = dict(p.client.get_run(run.run_id).data.metrics)
+    # The task's own FAILED progress line says which task failed and why.
+    failures = [" ".join(line.split()) for line in output.getvalue().splitlines()
+                if line.split()[1:2] == ["FAILED"]]
     return Outcome(index, point, run.status, run.run_id, time.monotonic() - started, metrics,
-                   "a task failed" if run.failed else "")
+                   ("; ".join(failures) or "a task failed") if run.failed else "")
 
 
 def reused_run(config: config_file.ExperimentConfig, decisions: Sequence[Decision]
