@@ -312,9 +312,9 @@ def record_inputs(run: TrackedRun, config: config_file.ExperimentConfig, dag: li
     from framework.reuse import output_tag, render, signature_tag
     from framework.sweep import dotted_params
 
-    run.log_params({f"{task.task_family}.{key}": value
-                    for task in dag for key, value in task.parameters().items()})
-    run.log_params(dotted_params(dag))
+    run.log_params({**{f"{task.task_family}.{key}": value
+                       for task in dag for key, value in task.parameters().items()},
+                    **dotted_params(dag)})
     run.log_artifact(config.path, "config")
     run.log_text(toml.dumps(config.document), "effective_config.toml")
     run.log_text(render(decisions) + "\n", "plan.txt")
