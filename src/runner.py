@@ -37,8 +37,14 @@ def parse_args(argv: list[str] | None) -> Options:
                         metavar="Section.key=VALUE",
                         help="override one config value without editing the file, e.g. "
                              "--set Trainer.seed=1 (TOML syntax; repeatable; logged)")
+    parser.add_argument("--sweep", action="append", default=[], dest="sweeps",
+                        metavar="Task.param=[V1,V2]",
+                        help="run one configuration per value, as one sweep, e.g. --sweep "
+                             "'Trainer.estimator_params.max_depth=[2,3,4]' (repeatable; adds "
+                             "to [Sweep])")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="run up to N tasks in parallel (default: [core] workers, else 1)")
+                        help="run up to N tasks in parallel (default: [core] workers, else 1); "
+                             "in a sweep, N configurations side by side")
     parser.add_argument("--scheduler-url", default=None, metavar="URL",
                         help="use Luigi's central scheduler (luigid) at URL instead of an "
                              "in-process one, e.g. http://127.0.0.1:8082")
@@ -70,6 +76,7 @@ def parse_args(argv: list[str] | None) -> Options:
         force=args.force,
         accept_pins=args.accept_pin,
         reuse=not args.no_reuse,
+        sweeps=args.sweeps,
     )
 
 

@@ -44,6 +44,7 @@ class Options:
     force: Sequence[str] = ()
     accept_pins: Sequence[str] = ()
     reuse: bool = True
+    sweeps: Sequence[str] = ()  # --sweep 'Task.param=[...]'
 
 
 def run_experiment(options: Options, project_root: Path) -> ExitCode:
@@ -51,6 +52,32 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
 
     Raises ``UserError`` (before any run exists) for bad input.
     """
+    from framework.registry import load_tasks
+
+    config = load_experiment(options, project_root)
+    registry = load_tasks(config.run.modules)
+    if config.sweep or options.sweeps:
+        from framework.sweep_run import run_sweep
+
+        return run_sweep(config, registry, options, project_root)
+    client, decisions = prepare(config, registry, options, project_root)
+    if options.dry_run:
+        from framework.reuse import render
+
+        print(f"plan (dry run, nothing was run or logged):\n{render(decisions)}")
+        return ExitCode.OK
+    decisions = claim(config, registry, options, client, decisions, project_root)
+    try:
+        run = track_and_execute(config, registry, options, client, decisions, project_root)
+    finally:
+        from framework import claims
+
+        claims.release_all()
+    return ExitCode.TASK_FAILED if run.failed else ExitCode.OK
+
+
+def load_experiment(options: Options, project_root: Path) -> config_file.ExperimentConfig:
+    """``.env`` and the experiment file with the command line's overrides applied."""
     config_file.load_environment(project_root)
     # --config is relative to where the command was started; LUIGI_CONFIG_PATH to the project.
     config_path = (options.config.resolve() if options.config
@@ -63,29 +90,40 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
     config = config_file.load_config(config_path, project_root, overrides)
     # The runner hands Luigi the checked config itself; Luigi must not parse the file again.
     os.environ.pop("LUIGI_CONFIG_PATH", None)
+    return config
 
-    from framework.registry import load_tasks
 
-    registry = load_tasks(config.run.modules)
+def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
+            options: Options, project_root: Path, client: MlflowClient | None = None
+            ) -> tuple[MlflowClient, list[Decision]]:
+    """Check one configuration, make it Luigi's, and plan it (opening the store if needed)."""
     from framework import schema
 
     values = schema.check_sections(config, registry)
     schema.check_task_names([*options.force, *options.accept_pins], registry,
                             "--force/--accept-pin")
     schema.install_luigi_config(config, values, registry)
+    if client is None:
+        from framework.tracking import open_store, tracking_uri
 
-    from framework.tracking import open_store, tracking_uri
-
-    client = open_store(tracking_uri())
+        client = open_store(tracking_uri())
     decisions = plan(config, registry, options, client, project_root / "src")
     if options.scheduler_url:
         check_scheduler(options.scheduler_url)
-    if options.dry_run:
-        from framework.reuse import render
+    return client, decisions
 
-        print(f"plan (dry run, nothing was run or logged):\n{render(decisions)}")
-        return ExitCode.OK
-    return track_and_execute(config, registry, options, client, decisions, project_root)
+
+def claim(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
+          options: Options, client: MlflowClient, decisions: list[Decision],
+          project_root: Path) -> list[Decision]:
+    """Claim the outputs the plan computes (framework/claims.py); the plan to execute."""
+    if not options.reuse:  # nothing would be reused from the other runner anyway
+        return decisions
+    from framework import claims
+
+    return claims.claim_outputs(
+        decisions, lambda: plan(config, registry, options, client, project_root / "src"),
+        lambda task: print(f"  {task:<14} waiting  another runner is computing it", flush=True))
 
 
 def check_scheduler(url: str) -> None:
@@ -187,7 +225,7 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
 
 def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
                       options: Options, client: MlflowClient, decisions: list[Decision],
-                      project_root: Path) -> ExitCode:
+                      project_root: Path, parent_run_id: str | None = None) -> TrackedRun:
     """Open the run, record the experiment, run the DAG and close the run with its outcome."""
     from framework import execution, recording, tracking, ui
     from framework.context import RunContext, activate
@@ -198,7 +236,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     tags = {"task": ",".join(config.run.tasks), **recording.source_tags(),
             **(git.tags() if git else {})}
     with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
-        client, config.run.experiment_name, config.run.description, tags
+        client, config.run.experiment_name, config.run.description, tags, parent_run_id
     ) as run:
         log_file = Path(scratch) / "luigi.log"
         execution.configure_logging(log_file, options.verbose)
@@ -229,7 +267,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         if not run.failed:
             recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "")
-    return ExitCode.TASK_FAILED if run.failed else ExitCode.OK
+    return run
 
 
 def upload_outputs(run: TrackedRun, output_root: Path) -> None:

@@ -21,6 +21,7 @@ RUN_SECTION = "RunConfig"
 PATH_SECTION = "PathConfig"
 DEFAULT_INPUT = "./input/"
 RUN_URI_PREFIX = "runs:/"
+SWEEP_SECTION = "Sweep"  # present -> the run is a sweep (framework/sweep.py)
 
 ENV_DEFAULTS = {
     "LUIGI_CONFIG_PATH": "luigi.toml",
@@ -59,7 +60,8 @@ class ExperimentConfig:
     ``document`` is the effective TOML document (what gets logged); ``pins`` maps task names to
     the folders that ``[PathConfig]`` assigns them and ``run_pins`` to the ``runs:/<run_id>``
     URIs it names instead (resolved once the tracking store is open); ``sections`` holds every
-    other section (task sections and Luigi's own, such as ``[core]``) exactly as written.
+    other section (task sections and Luigi's own, such as ``[core]``) exactly as written, and
+    ``sweep`` the ``[Sweep]`` table (empty for a single run; not part of ``document``).
     """
 
     path: Path
@@ -69,6 +71,9 @@ class ExperimentConfig:
     pins: dict[str, Path] = field(default_factory=dict)
     run_pins: dict[str, str] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sweep: dict[str, Any] = field(default_factory=dict)
+    # "Section" / "Section.key" -> the flag that set it ("--set '...'"), for error messages.
+    origins: dict[str, str] = field(default_factory=dict)
 
 
 def load_environment(project_root: Path) -> None:
@@ -114,33 +119,56 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: invalid TOML: {error}; fix the syntax there") from None
 
 
-def parse_override(text: str) -> tuple[str, str, Any]:
-    """Split ``Section.key=value`` into its parts; the value is read as TOML, else as a string.
+def parse_override(text: str, flag: str = "--set") -> tuple[list[str], Any]:
+    """Split ``Section.key=value`` into its keys and value; the value is read as TOML, else as
+    a string.
 
     ``Trainer.seed=1`` gives the integer 1, ``Preprocessor.add_title=true`` a boolean, and
-    ``Trainer.estimator=sklearn.svm.SVC`` the bare string.
+    ``Trainer.estimator=sklearn.svm.SVC`` the bare string. ``Trainer.estimator_params.max_depth``
+    addresses one key inside a table parameter.
     """
     target, sep, raw_value = text.partition("=")
-    section, dot, key = target.strip().rpartition(".")
-    if not sep or not dot or not section or not key:
-        raise UserError(f"--set {text!r}: write it as Section.key=value, e.g. Trainer.seed=1")
+    keys = [part.strip() for part in target.strip().split(".")]
+    if not sep or len(keys) < 2 or not all(keys):
+        raise UserError(f"{flag} {text!r}: write it as Section.key=value, e.g. Trainer.seed=1, "
+                        "or Section.table.key=value for one key of a table")
     try:
         value = tomllib.loads(f"value = {raw_value.strip()}")["value"]
     except tomllib.TOMLDecodeError:
         value = raw_value.strip()
-    return section, key, value
+    return keys, value
 
 
-def apply_overrides(document: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+def assign(document: dict[str, Any], keys: list[str], value: Any, origin: str,
+           origins: dict[str, str]) -> None:
+    """Set ``document[Section][key]...`` to ``value`` in place, recording ``origin`` (the flag
+    that set it) in ``origins``. A key below a table changes that key and keeps the rest of the
+    table; tables on the way are copied, so ``document``'s own nested tables are untouched."""
+    section, *path = keys
+    if section not in document:
+        origins.setdefault(section, origin)
+    body = document.setdefault(section, {})
+    if not isinstance(body, dict):
+        raise UserError(f"{origin}: {section} is not a [section] in the config")
+    for depth, key in enumerate(path[:-1], start=2):
+        inner = body.get(key, {})
+        if not isinstance(inner, dict):
+            raise UserError(f"{origin}: {'.'.join(keys[:depth])} = {inner!r} is not a table; "
+                            f"set it whole instead, e.g. {'.'.join(keys[:depth])}={{...}}")
+        body[key] = dict(inner)
+        body = body[key]
+    body[path[-1]] = value
+    origins[".".join(keys[:2])] = origin
+
+
+def apply_overrides(document: dict[str, Any], overrides: list[str],
+                    origins: dict[str, str] | None = None) -> dict[str, Any]:
     """Return a copy of ``document`` with each ``--set Section.key=value`` applied."""
     merged = {name: dict(body) if isinstance(body, dict) else body
               for name, body in document.items()}
     for text in overrides:
-        section, key, value = parse_override(text)
-        body = merged.setdefault(section, {})
-        if not isinstance(body, dict):
-            raise UserError(f"--set {text!r}: {section} is not a [section] in the config")
-        body[key] = value
+        keys, value = parse_override(text)
+        assign(merged, keys, value, f"--set {text!r}", {} if origins is None else origins)
     return merged
 
 
@@ -150,7 +178,14 @@ def load_config(path: Path, project_root: Path, overrides: list[str]) -> Experim
     Raises ``UserError`` for a missing file, bad TOML, a malformed ``[RunConfig]`` or a
     ``[PathConfig]`` entry that points nowhere.
     """
-    document = apply_overrides(read_toml(path), overrides)
+    origins: dict[str, str] = {}
+    document = apply_overrides(read_toml(path), overrides, origins)
+    return from_document(path, document, project_root, origins)
+
+
+def from_document(path: Path, document: dict[str, Any], project_root: Path,
+                  origins: dict[str, str]) -> ExperimentConfig:
+    """The checked config of an (already overridden) TOML ``document`` read from ``path``."""
     for name, body in document.items():
         if not isinstance(body, dict):
             raise UserError(f"{path}: top-level key {name!r} must sit inside a [section]")
@@ -162,8 +197,10 @@ def load_config(path: Path, project_root: Path, overrides: list[str]) -> Experim
         {task: value for task, value in entries.items() if task not in run_pins},
         project_root, path)
     sections = {name: body for name, body in document.items()
-                if name not in (RUN_SECTION, PATH_SECTION)}
-    return ExperimentConfig(path, document, run, input_dir, pins, run_pins, sections)
+                if name not in (RUN_SECTION, PATH_SECTION, SWEEP_SECTION)}
+    return ExperimentConfig(path, {k: v for k, v in document.items() if k != SWEEP_SECTION},
+                            run, input_dir, pins, run_pins, sections,
+                            dict(document.get(SWEEP_SECTION, {})), origins)
 
 
 def parse_run_settings(section: dict[str, Any] | None, path: Path) -> RunSettings:

@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from framework import datasets, models, ui
 from framework.outputs import OutputFolder
@@ -75,7 +76,7 @@ def record_inputs(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask],
         logged, tags = task_params(task, by_task[task.task_family])
         params |= {f"{task.task_family}.{key}": value for key, value in logged.items()}
         config_tags |= tags
-    run.log_params(params)
+    run.log_params({**params, **flattened(params)})
     run.log_artifact(config.path, "config")
     run.log_text(toml.dumps(config.document), "effective_config.toml")
     run.log_text(render(decisions) + "\n", "plan.txt")
@@ -162,3 +163,27 @@ def register_models(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask
             version = models.register(run.client, name, model_id)
             print(f"  {task.task_family:<14} model {model_id} is version {version} of "
                   f"registered model {name!r}", flush=True)
+
+
+def flattened(params: dict[str, str]) -> dict[str, str]:
+    """Every key of every table parameter as its own ``Task.param.key`` parameter, so the
+    MLflow UI can sort, filter and plot by it (the table itself is logged as JSON too)."""
+    flat: dict[str, str] = {}
+
+    def visit(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                visit(f"{prefix}.{key}", inner)
+        elif prefix not in params:
+            flat[prefix] = json.dumps(value) if isinstance(value, list) else str(value)
+
+    for name, text in params.items():
+        if text.startswith("{"):
+            try:
+                table = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(table, dict):
+                for key, inner in table.items():
+                    visit(f"{name}.{key}", inner)
+    return flat

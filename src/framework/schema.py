@@ -100,9 +100,10 @@ def check_sections(
     values: dict[str, dict[str, Any]] = {}
     for section, body in config.sections.items():
         if section in tasks:
-            values[section] = check_task_section(section, body, tasks[section])
+            values[section] = check_task_section(section, body, tasks[section], config.origins)
         elif section not in luigi_own:
-            raise UserError(f"{config.path}: unknown section [{section}]"
+            raise UserError(f"{config.origins.get(section, config.path)}: unknown section "
+                            f"[{section}]"
                             f"{suggest(section, list(tasks) + sorted(luigi_own))}; "
                             f"tasks are: {', '.join(sorted(tasks))}")
     check_task_names(config.run.tasks, tasks, "RunConfig.task")
@@ -110,16 +111,22 @@ def check_sections(
     return values
 
 
-def check_task_section(task: str, body: Mapping[str, Any], cls: type[luigi.Task]
-                       ) -> dict[str, Any]:
+def check_task_section(task: str, body: Mapping[str, Any], cls: type[luigi.Task],
+                       origins: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The section's values checked; an error names the flag that set a value, if any."""
     params = task_parameters(cls)
     checked = {}
     for key, value in body.items():
+        origin = (origins or {}).get(f"{task}.{key}")
+        prefix = f"{origin}: " if origin else ""
         if key not in params:
             known = ", ".join(params) or "none"
-            raise UserError(f"unknown key {task}.{key}{suggest(key, params)}; "
+            raise UserError(f"{prefix}unknown key {task}.{key}{suggest(key, params)}; "
                             f"{task} takes: {known}")
-        checked[key] = check_value(task, key, params[key], value)
+        try:
+            checked[key] = check_value(task, key, params[key], value)
+        except UserError as error:
+            raise UserError(f"{prefix}{error}") from None
     return checked
 
 

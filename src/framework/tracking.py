@@ -29,6 +29,7 @@ KILLED = RunStatus.to_string(RunStatus.KILLED)
 MAX_PARAM_LENGTH = 6000  # MLflow rejects longer parameter values.
 HOST_TAG = "runner.host"
 PID_TAG = "runner.pid"
+PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests child runs by
 
 
 @dataclass
@@ -109,12 +110,14 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 
 @contextmanager
 def tracked_run(
-    client: MlflowClient, experiment: str, description: str, tags: Mapping[str, str]
+    client: MlflowClient, experiment: str, description: str, tags: Mapping[str, str],
+    parent_run_id: str | None = None,
 ) -> Iterator[TrackedRun]:
     """Open a run and guarantee it ends FINISHED, FAILED or KILLED, never left RUNNING.
 
     KILLED on Ctrl-C or SIGTERM (``KeyboardInterrupt``), FAILED on any other
-    exception or when the body set ``failed``, FINISHED otherwise.
+    exception or when the body set ``failed``, FINISHED otherwise. With ``parent_run_id``
+    the run is a child of that run (a sweep's configuration); the MLflow UI nests it there.
     """
     experiment_id = ensure_experiment(client, experiment)
     close_orphans(client, experiment_id)
@@ -126,6 +129,7 @@ def tracked_run(
             "mlflow.source.type": "LOCAL",
             HOST_TAG: socket.gethostname(),
             PID_TAG: str(os.getpid()),
+            **({PARENT_TAG: parent_run_id} if parent_run_id else {}),
             **tags,
         },
     )
