@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import luigi
 
 from framework import tracking
 from framework.context import current_run
-from framework.outputs import OutputFolder
+from framework.lifeline import die_with_runner, ensure_runner_alive
+from framework.outputs import OutputFolder, manifest_tag
 
 T = TypeVar("T", bound="RunTask")
 
@@ -29,8 +30,13 @@ class RunTask(luigi.Task):
     - ``produce(out)`` writes every output into the (empty, staging) folder ``out``;
     - ``check()`` may raise ``framework.errors.UserError`` for bad input; the runner calls it
       before the MLflow run is created, for every task that is not already complete;
-    - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``.
+    - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
+    - ``required_files`` names the entries (files, or folders holding files) every output of the
+      task must hold: a run that did not write them fails, a folder that lacks them is never
+      complete (so never reused or accepted as a pin).
     """
+
+    required_files: ClassVar[tuple[str, ...]] = ()
 
     run_id: str = luigi.Parameter(  # type: ignore[assignment]
         description="ID of the MLflow run that owns this task's outputs (set by the runner)."
@@ -49,7 +55,7 @@ class RunTask(luigi.Task):
         return current_run().output_dir(self.task_family)
 
     def output(self) -> OutputFolder:
-        return OutputFolder(self.output_dir(), self.task_family)
+        return OutputFolder(self.output_dir(), self.task_family, self.required_files)
 
     def input_dir(self) -> Path:
         """The raw data folder, ``[PathConfig].input``."""
@@ -81,13 +87,21 @@ class RunTask(luigi.Task):
         """Write this task's outputs into ``out``."""
 
     def run(self) -> None:
+        """Write the folder atomically, then record its manifest's digest on the run: the tag
+        reuse and pins check, so a rewritten manifest is never trusted."""
+        die_with_runner()
         signature = current_run().signatures.get(self.task_family)
         record: dict[str, Any] = {"run_id": self.run_id, "params": self.parameters()}
         if signature is not None:
             record |= {"signature": signature.digest, "signature_parts": signature.parts()}
-        with self.output().writing(record) as staging:
+        output = self.output()
+        with output.writing(record, before_publish=ensure_runner_alive) as staging:
             self.produce(staging)
+        tracking.set_run_tags(current_run().tracking_uri, self.run_id,
+                              {manifest_tag(self.task_family): output.manifest_digest() or ""})
 
     def log_metrics(self, metrics: dict[str, float]) -> None:
-        """Log metrics to this task's run, from whichever process runs the task."""
+        """Log metrics to this task's run, from whichever process runs the task (not from a
+        worker whose runner is gone)."""
+        ensure_runner_alive()
         tracking.log_metrics(current_run().tracking_uri, self.run_id, metrics)
