@@ -166,3 +166,64 @@ def task_lines(stdout: str) -> dict[str, Sequence[str]]:
         if line.startswith("  ") and len(parts) >= 2:
             lines.setdefault(parts[0], []).append(" ".join(parts[1:]))
     return lines
+
+
+# Cheap tasks for the hardening tests (RunConfig.modules = ["probes"]): no Titanic work.
+PROBES = '''
+"""Probe tasks: each takes well under a second unless told to sleep."""
+import json
+import os
+import time
+from pathlib import Path
+
+import luigi
+
+from framework.run_task import RunTask
+
+
+class Echo(RunTask):
+    endpoint = luigi.Parameter(default="", description="a URI, logged as a parameter")
+
+    def produce(self, out: Path) -> None:
+        loaded = "loaded" if os.environ.get("DB_PASSWORD") else "missing"
+        (out / "echo.txt").write_text(f"DB_PASSWORD {loaded}")
+
+
+class Scorer(RunTask):
+    required_files = ("metrics.json",)
+
+    def produce(self, out: Path) -> None:
+        (out / "metrics.json").write_text(json.dumps({"score": 0.5}))
+
+    def on_reuse(self) -> None:
+        self.log_metrics(json.loads(self.output().file("metrics.json").read_text()))
+
+
+class Sleeper(RunTask):
+    seconds = luigi.FloatParameter(default=120.0, description="how long to work")
+    pid_file = luigi.Parameter(default="", description="where to write the worker's pid")
+
+    def produce(self, out: Path) -> None:
+        (out / "started.txt").write_text("yes")
+        if self.pid_file:
+            Path(self.pid_file).write_text(str(os.getpid()))
+        time.sleep(self.seconds)
+        (out / "done.txt").write_text("done")
+'''
+PROBE_RUN_CONFIG = """
+[RunConfig]
+experiment_name = "{experiment}"
+description = "{description}"
+task = "{task}"
+modules = {modules}
+"""
+
+
+def use_probes(project: Project, task: str, experiment: str = "probes",
+               description: str = "", modules: Sequence[str] = ("probes",)) -> None:
+    """Point the project's luigi.toml at one probe task."""
+    if not (project.root / "src" / "probes.py").exists():
+        project.add_module("probes", PROBES)
+    project.write_config(PROBE_RUN_CONFIG.format(
+        experiment=experiment, description=description, task=task,
+        modules="[" + ", ".join(f'"{m}"' for m in modules) + "]"))

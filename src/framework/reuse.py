@@ -165,13 +165,16 @@ class Planner:
                             f"({output.problem()}); point it at a finished run's "
                             f"artifacts/{name} folder, or at an empty folder")
         stored = stored_signature(output)
-        source = str((output.manifest() or {}).get("run_id", "?"))
+        manifest = output.manifest() or {}
+        source = str(manifest.get("run_id", "?"))
+        # The recorded digest, not one recomputed from the parts: those are stored redacted.
+        same = manifest.get("signature") == signature.digest
         differences = [] if self.vouched_for(output, source) else [
             f"its manifest is not the one run {source} recorded (changed since, or made in "
             "another store)"]
-        if stored is not None and stored.digest == signature.digest and not differences:
-            return Decision(name, "pinned", stored, "signature matches", output.path, source)
-        if stored is None or stored.digest != signature.digest:
+        if same and not differences:
+            return Decision(name, "pinned", signature, "signature matches", output.path, source)
+        if not same:
             differences += explain(stored, signature) if stored else ["it records no signature"]
         if name not in self.accept:
             raise UserError(f"PathConfig.{name} = {output.path} was made differently from what "

@@ -19,6 +19,7 @@ from framework import tracking
 from framework.context import current_run
 from framework.lifeline import die_with_runner, ensure_runner_alive
 from framework.outputs import OutputFolder, manifest_tag
+from framework.secrets import redact_tree
 
 T = TypeVar("T", bound="RunTask")
 
@@ -95,7 +96,8 @@ class RunTask(luigi.Task):
         if signature is not None:
             record |= {"signature": signature.digest, "signature_parts": signature.parts()}
         output = self.output()
-        with output.writing(record, before_publish=ensure_runner_alive) as staging:
+        # The manifest is an artifact too: no secret in it (its recorded digest is kept whole).
+        with output.writing(redact_tree(record), before_publish=ensure_runner_alive) as staging:
             self.produce(staging)
         tracking.set_run_tags(current_run().tracking_uri, self.run_id,
                               {manifest_tag(self.task_family): output.manifest_digest() or ""})
