@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, copy_project, use_probes
-from framework import secrets
 
 LOCAL_SECRET = "local-s3cr3t-4b1d"      # in .env.local, pasted into the run's description
 SHELL_SECRET = "shell-t0ken-9c2e"       # an environment variable, pasted into luigi.toml
@@ -74,6 +73,8 @@ def test_env_local_is_ignored_by_git(leaky):
 
 def test_redact_masks_secret_variables_uri_passwords_and_registered_values(
         monkeypatch: pytest.MonkeyPatch):
+    from framework import secrets
+
     monkeypatch.setenv("SERVICE_PASSWORD", "pa55word-xyz")
     monkeypatch.setenv("PATH_LIKE_KEY", "/")  # a path: never a secret
     monkeypatch.setenv("FLAG_TOKEN", "true")  # too plain to hide

@@ -162,17 +162,43 @@ def retrying(action: Callable[[], T], what: str, tracking_uri: str) -> T:
 
 
 def holders(path: Path) -> str:
-    """The other processes that have ``path`` (or its sqlite journal) open, for messages."""
-    names = {str(path), f"{path}-journal", f"{path}-wal"}
+    """The other processes holding a lock on ``path`` (from ``/proc/locks``), else those that
+    have it or its sqlite journal open, for messages."""
+    pids = lock_holders(path) or open_holders(path)
     found = []
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        pid = int(fd_dir.parent.name)
-        if pid == os.getpid():
+    for pid in sorted(pids - {os.getpid()}):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue  # gone meanwhile
+        found.append(f"pid {pid} ({' '.join(command.decode(errors='replace').split())[:60]})")
+    return ", ".join(found) or "another process"
+
+
+def lock_holders(path: Path) -> set[int]:
+    """Pids with a POSIX or flock lock on ``path``'s inode (Linux ``/proc/locks``)."""
+    try:
+        inode = os.stat(path).st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return set()
+    pids = set()
+    for line in lines:
+        fields = line.split()
+        if "->" in fields:  # a process waiting for the lock, not holding it
             continue
+        if len(fields) > 5 and fields[5].rpartition(":")[2] == str(inode):
+            pids.add(int(fields[4]))
+    return pids - {os.getpid()}
+
+
+def open_holders(path: Path) -> set[int]:
+    names = {str(path), f"{path}-journal", f"{path}-wal"}
+    pids = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
             if any(os.readlink(fd) in names for fd in fd_dir.iterdir()):
-                command = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-                found.append(f"pid {pid} ({command.decode(errors='replace').strip()[:80]})")
+                pids.add(int(fd_dir.parent.name))
         except OSError:
             continue  # gone, or not ours to look at
-    return ", ".join(found) or "another process"
+    return pids
