@@ -1,8 +1,10 @@
 """Run the experiment described in luigi.toml: ``python src/runner.py [options]``.
 
 A thin command line over ``framework.app``: it parses options, turns SIGTERM into an
-interruption, and is the one place that maps errors to exit codes (0 ok, 1 a task failed,
-2 bad input, 130 interrupted).
+interruption, and is the one place that maps errors to exit codes (0 ok, 1 a task failed or
+the tracking store failed during the run, 2 bad input, 130 interrupted). Every error line it
+prints is redacted (``framework.secrets``). Once the work is over, a signal ends the process
+at once with 130: there is nothing left to unwind, and no traceback to show.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from pathlib import Path
 
 from framework.app import Options, run_experiment
-from framework.errors import ExitCode, Interrupted, UserError
+from framework.errors import ExitCode, Interrupted, StoreError, UserError
+from framework.secrets import redact
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUNNER_PID = os.getpid()
@@ -88,17 +91,53 @@ def on_sigterm(signum: int, frame: object) -> None:
     raise Interrupted(f"signal {signum}")
 
 
+def exit_now(signum: int, frame: object) -> None:
+    """A signal while the process is already finishing: exit 130 without unwinding."""
+    os._exit(ExitCode.INTERRUPTED)
+
+
+def interrupted_message() -> str:
+    """What became of the run, from the tracking module's record (if it was ever loaded)."""
+    tracking = sys.modules.get("framework.tracking")
+    closed = getattr(tracking, "closed_runs", [])
+    if not closed:
+        return "interrupted: no run was open"
+    run_id, status = closed[-1]
+    return f"interrupted: run {run_id} is closed {status}"
+
+
+def store_fault(error: Exception) -> bool:
+    """True for a failure of the tracking store (MLflow, SQLAlchemy) that escaped a run."""
+    return type(error).__module__.split(".")[0] in ("mlflow", "sqlalchemy")
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return run_experiment(options, PROJECT_ROOT)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact(str(error))}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    except StoreError as error:
+        print(f"error: {redact(str(error))}; the run is closed by the next run if it could not "
+              "be", file=sys.stderr)
+        return ExitCode.TASK_FAILED
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM raised as Interrupted
-        print("interrupted: the run (if one was open) is marked KILLED", file=sys.stderr)
+        print(interrupted_message(), file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except Exception as error:
+        if not store_fault(error):
+            raise
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        print(f"error: the tracking store failed: {redact(lines[0])}", file=sys.stderr)
+        return ExitCode.TASK_FAILED
+    finally:
+        if os.getpid() == RUNNER_PID:
+            sys.stderr.flush()
+            sys.stdout.flush()
+            signal.signal(signal.SIGTERM, exit_now)
+            signal.signal(signal.SIGINT, exit_now)
 
 
 if __name__ == "__main__":

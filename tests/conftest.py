@@ -164,6 +164,64 @@ def task_lines(stdout: str) -> dict[str, Sequence[str]]:
     return lines
 
 
+# Cheap tasks for the hardening tests (RunConfig.modules = ["probes"]): no Titanic work.
+PROBES = '''
+"""Probe tasks: each takes well under a second unless told to sleep."""
+import json
+import os
+import time
+from pathlib import Path
+
+import luigi
+
+from framework.run_task import RunTask
+
+
+class Echo(RunTask):
+    endpoint = luigi.Parameter(default="", description="a URI, logged as a parameter")
+
+    def produce(self, out: Path) -> None:
+        loaded = "loaded" if os.environ.get("DB_PASSWORD") else "missing"
+        (out / "echo.txt").write_text(f"DB_PASSWORD {loaded}")
+
+
+class Scorer(RunTask):
+    required_files = ("metrics.json",)
+
+    def produce(self, out: Path) -> None:
+        (out / "metrics.json").write_text(json.dumps({"score": 0.5}))
+
+
+class Sleeper(RunTask):
+    seconds = luigi.FloatParameter(default=120.0, description="how long to work")
+    pid_file = luigi.Parameter(default="", description="where to write the worker's pid")
+
+    def produce(self, out: Path) -> None:
+        (out / "started.txt").write_text("yes")
+        if self.pid_file:
+            Path(self.pid_file).write_text(str(os.getpid()))
+        time.sleep(self.seconds)
+        (out / "done.txt").write_text("done")
+'''
+PROBE_RUN_CONFIG = """
+[RunConfig]
+experiment_name = "{experiment}"
+description = "{description}"
+task = "{task}"
+modules = {modules}
+"""
+
+
+def use_probes(project: Project, task: str, experiment: str = "probes",
+               description: str = "", modules: Sequence[str] = ("probes",)) -> None:
+    """Point the project's luigi.toml at one probe task."""
+    if not (project.root / "src" / "probes.py").exists():
+        project.add_module("probes", PROBES)
+    project.write_config(PROBE_RUN_CONFIG.format(
+        experiment=experiment, description=description, task=task,
+        modules="[" + ", ".join(f'"{m}"' for m in modules) + "]"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """On CI (``CI=true``) a skipped test fails the run: a green CI must not hide one."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -127,10 +127,17 @@ def claim(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask
 
 
 def check_scheduler(url: str) -> None:
-    """Fail fast, before a run exists, when luigid is not there (Luigi itself waits ~60 s)."""
+    """Fail fast, before a run exists, when luigid is not there (Luigi itself waits ~60 s).
+
+    Only http(s) URLs are luigid's; anything else (``file:``, ``ftp:``) is refused unread.
+    """
     import urllib.error
+    import urllib.parse
     import urllib.request
 
+    if urllib.parse.urlparse(url).scheme not in ("http", "https") or "\n" in url:
+        raise UserError(f"--scheduler-url {url!r}: luigid is reached over http(s), e.g. "
+                        "http://127.0.0.1:8082; fix the URL or drop the option")
     try:
         with urllib.request.urlopen(url, timeout=5):
             return
@@ -173,7 +180,11 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
                         f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
     artifacts = local_path(run.info.artifact_uri) or Path("(remote artifacts)")
     if subpath:
-        return artifacts / subpath
+        folder = (artifacts / subpath).resolve()
+        if not folder.is_relative_to(artifacts.resolve()):
+            raise UserError(f"PathConfig.{task} = {uri!r} leads out of that run's artifacts "
+                            f"({artifacts}); name a folder inside them, without '..'")
+        return folder
     return Path(run.data.tags.get(output_tag(task)) or artifacts / task)
 
 

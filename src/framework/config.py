@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
+from framework import secrets
 from framework.errors import UserError
 
 RUN_SECTION = "RunConfig"
@@ -22,6 +23,8 @@ PATH_SECTION = "PathConfig"
 DEFAULT_INPUT = "./input/"
 RUN_URI_PREFIX = "runs:/"
 SWEEP_SECTION = "Sweep"  # present -> the run is a sweep (framework/sweep.py)
+# MLflow refuses longer experiment names (only once the run is being created).
+MAX_EXPERIMENT_NAME = 500
 
 ENV_DEFAULTS = {
     "LUIGI_CONFIG_PATH": "luigi.toml",
@@ -77,11 +80,19 @@ class ExperimentConfig:
 
 
 def load_environment(project_root: Path) -> None:
-    """Load ``<project_root>/.env`` (shell variables win) and fill in the defaults.
+    """Load ``.env.local`` (git-ignored, for secrets), then ``.env`` (tracked, no secrets);
+    shell variables win over both, ``.env.local`` over ``.env``. Fill in the defaults.
 
+    Every value ``.env.local`` sets is registered as a secret (see ``framework.secrets``).
     A relative sqlite tracking URI is made absolute from the project root, so the store is the
     same wherever the command was started.
     """
+    local = project_root / ".env.local"
+    if local.is_file():
+        values = dotenv_values(local)
+        secrets.register(value for name, value in values.items()
+                         if value and name not in secrets.PUBLIC_SETTINGS)
+        load_dotenv(local, override=False)
     load_dotenv(project_root / ".env", override=False)
     for name, value in ENV_DEFAULTS.items():
         os.environ.setdefault(name, value)
@@ -104,19 +115,42 @@ def absolute_tracking_uri(uri: str, project_root: Path) -> str:
     db_path = Path(uri.removeprefix(prefix))
     if not db_path.is_absolute():
         db_path = project_root / db_path
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a file where the folder should be, or no permission
+        raise UserError(f"MLFLOW_TRACKING_URI={uri}: cannot use {db_path.parent} as the store's "
+                        "folder (a file has its name, or it cannot be created); move it "
+                        "away or set another MLFLOW_TRACKING_URI") from None
+    if db_path.is_dir():
+        raise UserError(f"MLFLOW_TRACKING_URI={uri}: {db_path} is a folder, not a database; "
+                        "move it away or set another MLFLOW_TRACKING_URI")
     return f"{prefix}{db_path}"
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a missing file or a syntax error becomes a one-line ``UserError``."""
+    if path.is_dir():
+        raise UserError(f"config file {path} is a folder: pass --config PATH/TO/FILE.toml")
     if not path.is_file():
         raise UserError(f"config file {path} not found: pass --config PATH or create it")
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            return parse_toml(handle.read().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start}); a config must be a "
+                        "UTF-8 TOML file: save it as UTF-8 or pass the right --config") from None
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path}: invalid TOML: {error}; fix the syntax there") from None
+    except OSError as error:
+        raise UserError(f"config file {path} cannot be read ({error.strerror})") from None
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose stack overflow on absurd nesting is a ``TOMLDecodeError``."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
 def parse_override(text: str, flag: str = "--set") -> tuple[list[str], Any]:
@@ -133,7 +167,7 @@ def parse_override(text: str, flag: str = "--set") -> tuple[list[str], Any]:
         raise UserError(f"{flag} {text!r}: write it as Section.key=value, e.g. Trainer.seed=1, "
                         "or Section.table.key=value for one key of a table")
     try:
-        value = tomllib.loads(f"value = {raw_value.strip()}")["value"]
+        value = parse_toml(f"value = {raw_value.strip()}")["value"]
     except tomllib.TOMLDecodeError:
         value = raw_value.strip()
     return keys, value
@@ -216,6 +250,9 @@ def parse_run_settings(section: dict[str, Any] | None, path: Path) -> RunSetting
     if not isinstance(name, str) or not name.strip():
         raise UserError(f"{path}: RunConfig.experiment_name must be a non-empty string, "
                         'e.g. experiment_name = "titanic"')
+    if len(name) > MAX_EXPERIMENT_NAME:
+        raise UserError(f"{path}: RunConfig.experiment_name is {len(name)} characters long; "
+                        f"MLflow allows at most {MAX_EXPERIMENT_NAME}: shorten it")
     description = section.get("description", "")
     if not isinstance(description, str):
         raise UserError(f"{path}: RunConfig.description must be a string")

@@ -6,6 +6,7 @@ are forked from the runner, so they inherit it; tasks never look at MLflow's glo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +41,21 @@ class RunContext:
 
 
 _active: RunContext | None = None
+_owner: int | None = None
 
 
 def activate(context: RunContext) -> None:
-    """Make ``context`` the one every task of this process (and its forks) resolves against."""
-    global _active
+    """Make ``context`` the one every task of this process (and its forks) resolves against;
+    this process becomes the run's owner (see ``owner_pid``)."""
+    global _active, _owner
     _active = context
+    _owner = os.getpid()
+
+
+def owner_pid() -> int | None:
+    """The pid of the runner that activated the context (None before): forked workers
+    compare it with their own pid and their parent's."""
+    return _owner
 
 
 def current_run() -> RunContext:

@@ -21,6 +21,11 @@ class UserError(Exception):
     """
 
 
+class StoreError(Exception):
+    """The tracking store failed (or stayed busy past the deadline) while a run was open: a
+    one-line message; the CLI prints it and exits with ``TASK_FAILED``."""
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM, raised as a kind of Ctrl-C: every ``finally`` runs, the run ends KILLED, and
     Luigi re-raises it instead of recording a task failure."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
+
+# Environment files may hold secrets: their content never enters the logged diff.
+PRIVATE_FILES = (".env", ".env.*")
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ def read_git_state(project_root: Path) -> GitState | None:
     """The work tree's state, or None outside a git repository (or without git installed).
 
     ``dirty`` counts staged, unstaged and untracked (not ignored) files; ``diff`` is the patch
-    against HEAD plus the list of untracked files, so a dirty run can be reproduced.
+    against HEAD plus the list of untracked files, so a dirty run can be reproduced. Files named
+    like ``PRIVATE_FILES`` (in any folder) are left out of both: only a note says they changed.
     """
     try:
         import git
@@ -36,9 +41,18 @@ def read_git_state(project_root: Path) -> GitState | None:
     except Exception:  # no repository, no commit yet, or no git binary: nothing to record
         return None
     branch = "(detached)" if repo.head.is_detached else repo.active_branch.name
-    untracked = repo.untracked_files
+    untracked = [name for name in repo.untracked_files if not private(name)]
     dirty = repo.is_dirty(untracked_files=False) or bool(untracked)
-    diff = repo.git.diff("HEAD") if dirty else ""
+    excluded = [f":(exclude,glob)**/{pattern}" for pattern in PRIVATE_FILES]
+    diff = repo.git.diff("HEAD", "--", ".", *excluded) if dirty else ""
+    hidden = [name for name in repo.git.diff("HEAD", "--name-only").splitlines() if private(name)]
+    if hidden:
+        diff += "\n# changed but not logged (may hold secrets): " + ", ".join(hidden) + "\n"
     if untracked:
         diff += "\n# untracked files:\n" + "\n".join(f"#   {name}" for name in untracked) + "\n"
     return GitState(commit, branch, dirty, diff)
+
+
+def private(name: str) -> bool:
+    """True for a path whose file name matches ``PRIVATE_FILES``."""
+    return any(fnmatch.fnmatch(Path(name).name, pattern) for pattern in PRIVATE_FILES)

@@ -4,7 +4,8 @@ For every task of the DAG (upstream first) the planner computes its signature an
 - ``pinned``: ``[PathConfig]`` names a complete folder; it is used only if its signature matches
   (or the user accepted the difference, which is then recorded);
 - ``reuse``: an earlier run in the tracking store produced a verified output with the same
-  signature (found through the run tag ``signature.<Task>``);
+  signature (found through the run tag ``signature.<Task>``), whose manifest is still the one
+  that run recorded (tag ``manifest.<Task>``: the digest of the manifest's bytes);
 - ``run``: anything else, with the reason (what changed since the last output of that task).
 A forced task, and everything downstream of it, always runs. Finally, a task planned to run
 whose every consumer is reused becomes ``skip``: Luigi will never need it.
@@ -12,16 +13,17 @@ whose every consumer is reused becomes ``skip``: Luigi will never need it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from luigi.task import flatten
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from framework.errors import UserError
-from framework.outputs import OutputFolder
+from framework.outputs import OutputFolder, manifest_tag
 from framework.signature import Signature, code_digests, explain, input_digests, library_versions
 
 if TYPE_CHECKING:
@@ -69,10 +71,12 @@ class OutputIndex:
             self._experiments = [e.experiment_id for e in self.client.search_experiments()]
         return self._experiments
 
-    def _outputs(self, task: str, condition: str = "") -> Iterable[tuple[str, OutputFolder]]:
-        """(run id, output folder) of the newest runs that wrote ``task``'s output (and match
-        ``condition``). Runs that only reused it carry no ``output.<Task>`` tag, so however
-        often an output is reused, the run that made it stays in view."""
+    def _outputs(self, task: str, condition: str = "", required: Sequence[str] = ()
+                 ) -> Iterable[tuple[str, OutputFolder, str | None]]:
+        """(run id, output folder, recorded manifest digest) of the newest runs that wrote
+        ``task``'s output (and match ``condition``). Runs that only reused it carry no
+        ``output.<Task>`` tag, so however often an output is reused, the run that made it
+        stays in view."""
         if not self.experiments():
             return
         wrote = f"tags.`{output_tag(task)}` LIKE '%'"
@@ -82,20 +86,31 @@ class OutputIndex:
         for run in runs:
             folder = run.data.tags.get(output_tag(task))
             if folder:
-                yield run.info.run_id, OutputFolder(Path(folder), task)
+                yield (run.info.run_id, OutputFolder(Path(folder), task, required),
+                       run.data.tags.get(manifest_tag(task)))
 
-    def find(self, signature: Signature) -> tuple[str, Path] | None:
-        """A verified output with exactly this signature: (producing run id, folder)."""
+    def find(self, signature: Signature, required: Sequence[str] = ()
+             ) -> tuple[str, Path] | None:
+        """A verified output with exactly this signature, whose manifest is the one its run
+        recorded: (producing run id, folder)."""
         digest = signature.digest
         condition = f"tags.`{signature_tag(signature.task)}` = '{digest}'"
-        for run_id, output in self._outputs(signature.task, condition):
-            if output.exists() and (output.manifest() or {}).get("signature") == digest:
+        for run_id, output, recorded in self._outputs(signature.task, condition, required):
+            if (recorded and output.exists() and output.manifest_digest() == recorded
+                    and (output.manifest() or {}).get("signature") == digest):
                 return run_id, output.path
         return None
 
+    def recorded_digest(self, run_id: str, task: str) -> str | None:
+        """The manifest digest run ``run_id`` recorded for ``task``, None if none or no run."""
+        try:
+            return self.client.get_run(run_id).data.tags.get(manifest_tag(task))
+        except MlflowException:
+            return None
+
     def latest(self, task: str) -> Signature | None:
         """The signature of the newest complete output of ``task``, whatever it was."""
-        for _, output in self._outputs(task):
+        for _, output, _ in self._outputs(task):
             if output.exists() and (found := stored_signature(output)) is not None:
                 return found
         return None
@@ -135,9 +150,10 @@ class Planner:
                    else f"upstream {min(upstream_forced)} is forced")
             decision = Decision(name, "run", signature, why)
         elif name in self.pins:
-            decision = self.pinned(name, signature, OutputFolder(self.pins[name], name))
+            decision = self.pinned(name, signature,
+                                   OutputFolder(self.pins[name], name, task.required_files))
         else:
-            decision = self.found_or_run(signature)
+            decision = self.found_or_run(signature, task.required_files)
         self.decisions[name] = decision
         return decision
 
@@ -149,10 +165,17 @@ class Planner:
                             f"({output.problem()}); point it at a finished run's "
                             f"artifacts/{name} folder, or at an empty folder")
         stored = stored_signature(output)
-        source = str((output.manifest() or {}).get("run_id", "?"))
-        if stored is not None and stored.digest == signature.digest:
-            return Decision(name, "pinned", stored, "signature matches", output.path, source)
-        differences = explain(stored, signature) if stored else ["it records no signature"]
+        manifest = output.manifest() or {}
+        source = str(manifest.get("run_id", "?"))
+        # The recorded digest, not one recomputed from the parts: those are stored redacted.
+        same = manifest.get("signature") == signature.digest
+        differences = [] if self.vouched_for(output, source) else [
+            f"its manifest is not the one run {source} recorded (changed since, or made in "
+            "another store)"]
+        if same and not differences:
+            return Decision(name, "pinned", signature, "signature matches", output.path, source)
+        if not same:
+            differences += explain(stored, signature) if stored else ["it records no signature"]
         if name not in self.accept:
             raise UserError(f"PathConfig.{name} = {output.path} was made differently from what "
                             f"this config would make: {'; '.join(differences)}; remove the pin, "
@@ -160,11 +183,16 @@ class Planner:
         return Decision(name, "pinned", stored or signature,
                         "ACCEPTED mismatch: " + "; ".join(differences), output.path, source)
 
-    def found_or_run(self, signature: Signature) -> Decision:
+    def vouched_for(self, output: OutputFolder, run_id: str) -> bool:
+        """True when ``output``'s manifest is byte for byte the one its run recorded."""
+        recorded = self.index.recorded_digest(run_id, output.task)
+        return recorded is not None and recorded == output.manifest_digest()
+
+    def found_or_run(self, signature: Signature, required: Sequence[str] = ()) -> Decision:
         name = signature.task
         if not self.reuse:
             return Decision(name, "run", signature, "reuse is off (--no-reuse)")
-        found = self.index.find(signature)
+        found = self.index.find(signature, required)
         if found is not None:
             run_id, folder = found
             return Decision(name, "reuse", signature, "same signature", folder, run_id)

@@ -18,7 +18,9 @@ import luigi
 from framework import models, tracking
 from framework.context import current_run
 from framework.datasets import RawTable
-from framework.outputs import OutputFolder
+from framework.lifeline import die_with_runner, ensure_runner_alive
+from framework.outputs import OutputFolder, manifest_tag
+from framework.secrets import redact_tree
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -38,10 +40,14 @@ class RunTask(luigi.Task):
     - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
     - ``model_folder``: set it to the name of a sub-folder of the output that ``produce``
       writes as an MLflow model; the framework makes it a logged model (``framework.models``);
-    - ``datasets()`` may return the raw tables the task reads (``framework.datasets``).
+    - ``datasets()`` may return the raw tables the task reads (``framework.datasets``);
+    - ``required_files`` names the entries (files, or folders holding files) every output of the
+      task must hold: a run that did not write them fails, a folder that lacks them is never
+      complete (so never reused or accepted as a pin).
     """
 
     model_folder: ClassVar[str | None] = None
+    required_files: ClassVar[tuple[str, ...]] = ()
 
     run_id: str = luigi.Parameter(  # type: ignore[assignment]
         description="ID of the MLflow run that owns this task's outputs (set by the runner)."
@@ -60,7 +66,7 @@ class RunTask(luigi.Task):
         return current_run().output_dir(self.task_family)
 
     def output(self) -> OutputFolder:
-        return OutputFolder(self.output_dir(), self.task_family)
+        return OutputFolder(self.output_dir(), self.task_family, self.required_files)
 
     def input_dir(self) -> Path:
         """The raw data folder, ``[PathConfig].input``."""
@@ -100,27 +106,35 @@ class RunTask(luigi.Task):
         """Write this task's outputs into ``out``."""
 
     def run(self) -> None:
+        """Write the folder atomically, then record its manifest's digest on the run: the tag
+        reuse and pins check, so a rewritten manifest is never trusted."""
+        die_with_runner()
         signature = current_run().signatures.get(self.task_family)
         record: dict[str, Any] = {"run_id": self.run_id, "params": self.parameters()}
         if signature is not None:
             record |= {"signature": signature.digest, "signature_parts": signature.parts()}
+        output = self.output()
+        # The manifest is an artifact too: no secret in it (its recorded digest is kept whole).
+        # ``writing`` stores ``published`` when the block ends, so what is added to it here
+        # (metrics, the model id) is published with the files, atomically.
+        published = redact_tree(record)
         model_id = None
         try:
-            # ``writing`` stores ``record`` in the manifest when the block ends, so what is
-            # added to it here (metrics, the model id) is published with the files, atomically.
-            with self.output().writing(record) as staging:
+            with output.writing(published, before_publish=ensure_runner_alive) as staging:
                 self.produce(staging)
-                record[METRICS_KEY] = dict(self._logged_metrics())
-                record[METRICS_MODEL_KEY] = models.upstream_model(self)
+                published[METRICS_KEY] = dict(self._logged_metrics())
+                published[METRICS_MODEL_KEY] = models.upstream_model(self)
                 if self.model_folder:
                     model_id = self._create_model(staging / self.model_folder)
-                    record[models.MODEL_ID_KEY] = model_id
+                    published[models.MODEL_ID_KEY] = model_id
         except BaseException:
             if model_id:
                 models.finalize(self._client(), model_id, ok=False)
             raise
         if model_id:
             models.finalize(self._client(), model_id, ok=True)
+        tracking.set_run_tags(current_run().tracking_uri, self.run_id,
+                              {manifest_tag(self.task_family): output.manifest_digest() or ""})
 
     def _create_model(self, folder: Path) -> str:
         if not (folder / "MLmodel").is_file():
@@ -140,11 +154,13 @@ class RunTask(luigi.Task):
         return cast(dict[str, float], self.__dict__.setdefault("_metrics", {}))
 
     def log_metrics(self, metrics: dict[str, float]) -> None:
-        """Log metrics to this task's run, from whichever process runs the task.
+        """Log metrics to this task's run, from whichever process runs the task (not from a
+        worker whose runner is gone).
 
         They are stored in the output's manifest too, and the runner logs them again on
         every run that reuses the output. They are linked to the nearest upstream model.
         """
+        ensure_runner_alive()
         self._logged_metrics().update({key: float(value) for key, value in metrics.items()})
         tracking.log_metrics(current_run().tracking_uri, self.run_id, metrics,
                              model_id=models.upstream_model(self))

@@ -101,7 +101,9 @@ def check_sections(
     for section, body in config.sections.items():
         if section in tasks:
             values[section] = check_task_section(section, body, tasks[section], config.origins)
-        elif section not in luigi_own:
+        elif section in luigi_own:
+            check_luigi_section(section, body)
+        else:
             raise UserError(f"{config.origins.get(section, config.path)}: unknown section "
                             f"[{section}]"
                             f"{suggest(section, list(tasks) + sorted(luigi_own))}; "
@@ -128,6 +130,30 @@ def check_task_section(task: str, body: Mapping[str, Any], cls: type[luigi.Task]
         except UserError as error:
             raise UserError(f"{prefix}{error}") from None
     return checked
+
+
+def check_luigi_section(section: str, body: Mapping[str, Any]) -> None:
+    """Values Luigi would choke on mid-run (``[core] workers = "abc"``) are refused now.
+
+    Only keys of a Luigi ``Config`` class of that name are checked, the way Luigi reads them:
+    a string is parsed, anything else normalised. Other keys are Luigi's business.
+    """
+    cls = Register._get_reg().get(section)
+    if not (isinstance(cls, type) and issubclass(cls, luigi.Config)):
+        return
+    params = dict(cls.get_params())
+    for key, value in body.items():
+        param = params.get(key)
+        if param is None:
+            continue
+        try:
+            typed = param.normalize(param.parse(value) if isinstance(value, str) else value)
+            if isinstance(param, luigi.IntParameter) and not isinstance(typed, int):
+                raise ValueError("expected an integer")
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
+            raise UserError(f"[{section}] {key} = {value!r} is not accepted by Luigi "
+                            f"({error}); {param.description or 'see Luigi configuration'}"
+                            ) from None
 
 
 def check_task_names(names: Iterable[str], tasks: Mapping[str, type], what: str) -> None:

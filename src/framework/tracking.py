@@ -2,26 +2,36 @@
 
 Everything goes through an explicit ``MlflowClient`` and run id, never through MLflow's global
 "active run", because Luigi runs tasks in forked worker processes where that state is gone.
+Everything text-like that is logged (params, tags, texts, text artifacts) passes through
+``framework.secrets.redact`` first; every write rides out a busy store (``store.retrying``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import os
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.time import get_current_time_millis
+
+from framework.lifeline import process_alive, signals_deferred, started_before
+from framework.outputs import remove_stale_staging
+from framework.secrets import redact, redacted_copy
+from framework.store import open_store, retrying
+
+__all__ = ["open_store"]  # re-exported: app opens the store through this module
+T = TypeVar("T")
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
@@ -30,6 +40,8 @@ MAX_PARAM_LENGTH = 6000  # MLflow rejects longer parameter values.
 HOST_TAG = "runner.host"
 PID_TAG = "runner.pid"
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests child runs by
+# (run id, status) of every run this process closed, for the command line's last words.
+closed_runs: list[tuple[str, str]] = []
 
 
 @dataclass
@@ -48,25 +60,36 @@ class TrackedRun:
         """The run's artifact folder when it is on this machine's file system, else None."""
         return local_path(self.artifact_uri)
 
+    def retry(self, action: Callable[[], T], what: str) -> T:
+        return retrying(action, f"{what} of run {self.run_id}", self.client.tracking_uri)
+
     def log_params(self, params: Mapping[str, Any]) -> None:
-        """Log parameters in one batch (MLflow caps a batch at 100 entries)."""
-        items = [Param(key, str(value)[:MAX_PARAM_LENGTH]) for key, value in params.items()]
+        """Log parameters in one batch (MLflow caps a batch at 100 entries), redacted."""
+        items = [Param(key, redact(str(value))[:MAX_PARAM_LENGTH])
+                 for key, value in params.items()]
         for start in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[start:start + 100])
+            self.retry(partial(self.client.log_batch, self.run_id,
+                               params=items[start:start + 100]), "params")
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        items = [RunTag(key, str(value)) for key, value in tags.items()]
+        """Set tags (values redacted)."""
+        items = [RunTag(key, redact(str(value))) for key, value in tags.items()]
         for start in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, tags=items[start:start + 100])
+            self.retry(partial(self.client.log_batch, self.run_id,
+                               tags=items[start:start + 100]), "tags")
 
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), folder)
+        """Log a file (a redacted copy when it is text holding a secret) or a folder."""
+        with tempfile.TemporaryDirectory() as scratch:
+            source = redacted_copy(path, Path(scratch))
+            self.retry(lambda: self.client.log_artifact(self.run_id, str(source), folder),
+                       f"artifact {path.name}")
 
     def log_text(self, text: str, name: str) -> None:
-        """Log ``text`` as an artifact file called ``name``."""
+        """Log ``text`` (redacted) as an artifact file called ``name``."""
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / name
-            path.write_text(text)
+            path.write_text(redact(text))
             self.log_artifact(path)
 
 
@@ -76,21 +99,6 @@ def local_path(uri: str) -> Path | None:
     if parsed.scheme in ("", "file"):
         return Path(unquote(parsed.path))
     return None
-
-
-def open_store(tracking_uri: str) -> MlflowClient:
-    """A client whose store is ready to use.
-
-    MLflow creates (migrates) a new sqlite store on first use, and two processes doing that
-    at once break it; a lock file beside the database lets the first one finish.
-    """
-    if not tracking_uri.startswith("sqlite:///"):
-        return MlflowClient(tracking_uri)
-    with open(f"{tracking_uri.removeprefix('sqlite:///')}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        client = MlflowClient(tracking_uri)
-        client.search_experiments(max_results=1)
-    return client
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:
@@ -116,14 +124,18 @@ def tracked_run(
     """Open a run and guarantee it ends FINISHED, FAILED or KILLED, never left RUNNING.
 
     KILLED on Ctrl-C or SIGTERM (``KeyboardInterrupt``), FAILED on any other
-    exception or when the body set ``failed``, FINISHED otherwise. With ``parent_run_id``
-    the run is a child of that run (a sweep's configuration); the MLflow UI nests it there.
+    exception or when the body set ``failed``, FINISHED otherwise. Closing survives a busy
+    store (retried until the deadline) and further signals (held back until it is done).
+    With ``parent_run_id`` the run is a child of that run (a sweep's configuration); the
+    MLflow UI nests it there.
     """
-    experiment_id = ensure_experiment(client, experiment)
-    close_orphans(client, experiment_id)
-    run = client.create_run(
+    uri = client.tracking_uri
+    experiment_id = retrying(lambda: ensure_experiment(client, experiment),
+                             f"experiment {experiment!r}", uri)
+    close_orphans(client)
+    run = retrying(lambda: client.create_run(
         experiment_id,
-        tags={
+        tags={key: redact(value) for key, value in {
             "mlflow.note.content": description,
             "mlflow.user": getpass.getuser(),
             "mlflow.source.type": "LOCAL",
@@ -131,8 +143,8 @@ def tracked_run(
             PID_TAG: str(os.getpid()),
             **({PARENT_TAG: parent_run_id} if parent_run_id else {}),
             **tags,
-        },
-    )
+        }.items()},
+    ), "creating the run", uri)
     tracked = TrackedRun(client, run.info.run_id, experiment_id, run.info.artifact_uri)
     status = FAILED
     try:
@@ -143,34 +155,39 @@ def tracked_run(
         raise
     finally:
         tracked.status = status
-        client.set_terminated(tracked.run_id, status)
+        with signals_deferred():
+            close_run(tracked, status)
 
 
-def close_orphans(client: MlflowClient, experiment_id: str) -> None:
-    """Mark KILLED the RUNNING runs of this machine whose runner process is gone.
+def close_run(run: TrackedRun, status: str) -> None:
+    """End ``run`` with ``status`` and drop staging folders its dead workers left."""
+    run.retry(lambda: run.client.set_terminated(run.run_id, status), "closing")
+    closed_runs.append((run.run_id, status))
+    if run.artifact_dir is not None:
+        remove_stale_staging(run.artifact_dir, writer_alive=started_before)
+
+
+def close_orphans(client: MlflowClient) -> None:
+    """Mark KILLED the RUNNING runs of this machine, in every experiment of the store, whose
+    runner process is gone, and remove the staging folders their tasks left.
 
     Only a SIGKILL (or a power cut) gets past ``tracked_run``; such a run would otherwise
     stay RUNNING for ever.
     """
-    running = client.search_runs(
-        [experiment_id],
-        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = "
-                      f"'{socket.gethostname()}'")
-    for run in running:
-        pid = int(run.data.tags.get(PID_TAG, "0"))
-        if pid and not process_alive(pid):
-            client.set_tag(run.info.run_id, "runner.closed_by", "a later run: process was gone")
-            client.set_terminated(run.info.run_id, KILLED)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    for start in range(0, len(experiments), 100):
+        running = client.search_runs(
+            experiments[start:start + 100],
+            filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = "
+                          f"'{socket.gethostname()}'")
+        for run in running:
+            pid = int(run.data.tags.get(PID_TAG, "0"))
+            if pid and not process_alive(pid):
+                client.set_tag(run.info.run_id, "runner.closed_by",
+                               "a later run: process was gone")
+                client.set_terminated(run.info.run_id, KILLED)
+                if (folder := local_path(run.info.artifact_uri)) is not None:
+                    remove_stale_staging(folder, writer_alive=None)
 
 
 def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float],
@@ -181,8 +198,17 @@ def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float],
     """
     now = get_current_time_millis()
     client = MlflowClient(tracking_uri)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0, model_id=model_id)
-                                      for k, v in metrics.items()])
+    batch = [Metric(k, float(v), now, 0, model_id=model_id) for k, v in metrics.items()]
+    retrying(partial(client.log_batch, run_id, metrics=batch), f"metrics of run {run_id}",
+             tracking_uri)
+
+
+def set_run_tags(tracking_uri: str, run_id: str, tags: Mapping[str, str]) -> None:
+    """Set (redacted) tags on ``run_id`` from any process, e.g. a task's manifest digest."""
+    client = MlflowClient(tracking_uri)
+    batch = [RunTag(key, redact(value)) for key, value in tags.items()]
+    retrying(partial(client.log_batch, run_id, tags=batch), f"tags of run {run_id}",
+             tracking_uri)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ MIN_FOLDS = 2
 
 
 class Evaluator(RunTask):
+    required_files = ("metrics.json",)
     folds = luigi.IntParameter(default=5, description="number of cross-validation folds")
     seed = luigi.IntParameter(default=0, description="seed of the fold shuffling")
 

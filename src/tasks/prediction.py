@@ -20,6 +20,7 @@ SUBMISSION_FILE = "submission.csv"
 
 
 class Prediction(RunTask):
+    required_files = ("submission.csv",)
     def requires(self) -> dict[str, RunTask]:
         return {"features": self.upstream(Preprocessor), "model": self.upstream(Trainer)}
 

@@ -35,6 +35,7 @@ CONTRACT_FILE = "contract.json"
 
 
 class Preprocessor(RunTask):
+    required_files = ("contract.json", "train.parquet", "features.pkl", "train_features.parquet")
     train_file = luigi.Parameter(
         default="train.csv", description="the training table in PathConfig.input: csv or "
         "parquet; 'archive.zip:member.csv' reads a zip member")

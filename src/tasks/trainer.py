@@ -22,6 +22,7 @@ INPUT_EXAMPLE_ROWS = 5
 
 
 class Trainer(RunTask):
+    required_files = ("model",)
     # Framework opt-in: out/model is an MLflow model; it becomes a logged model of the run.
     model_folder = "model"
 
