@@ -89,6 +89,13 @@ class RunTask(luigi.Task):
         """Modules whose code (and the project modules they import) enters the signature."""
         return [type(self).__module__]
 
+    def headline_metric(self) -> tuple[str, str] | None:
+        """(metric, "maximize" or "minimize") that best judges this task's results, or None.
+
+        A sweep without ``[Sweep] metric`` ranks its configurations by the first one found.
+        """
+        return None
+
     def run_tags(self) -> dict[str, str]:
         """Tags this task adds to the run, decided before it starts (e.g. an inferred setting)."""
         return {}

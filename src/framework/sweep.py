@@ -31,7 +31,7 @@ OPTIONS = {
     "method": 'how configurations are chosen: "grid" (every combination) or "random"',
     "samples": "for random: how many configurations (default 10)",
     "seed": "for random: the sampling seed (default 0)",
-    "metric": "what best means (default: the first metric the configurations log)",
+    "metric": "what best means (default: the pipeline's headline metric, e.g. cv_accuracy_mean)",
     "goal": '"maximize" (default) or "minimize"',
     "register": "register the best configuration's model under this name, alias 'best'",
 }

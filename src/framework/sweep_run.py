@@ -85,6 +85,7 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
     configs = [sweep.configuration(config, point, spec, project_root) for point in points]
     child_options = replace(options, workers=1, sweeps=())
     plans = check_all(configs, points, registry, child_options, project_root, client)
+    spec = with_headline_metric(spec, config, registry)
     if options.dry_run:
         for point, decisions in zip(points, plans, strict=True):
             print(f"{sweep.describe(point)}\n{render(decisions)}")
@@ -92,7 +93,10 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
         return ExitCode.OK
     _plan = Plan(configs, points, plans, registry, child_options, project_root, client)
     git = read_git_state(project_root)
+    from framework.recording import source_tags
+
     tags = {"task": ",".join(config.run.tasks), "sweep.size": str(len(points)),
+            **source_tags(),
             sweep_report.GRID_TAG: digest,
             **(git.tags() if git else {})}
     outcomes: list[Outcome] = []
@@ -226,6 +230,23 @@ def reused_run(config: config_file.ExperimentConfig, decisions: Sequence[Decisio
     sources = {by_task[task].source_run if by_task[task].action == "reuse" else None
                for task in config.run.tasks}
     return sources.pop() if len(sources) == 1 else None
+
+
+def with_headline_metric(spec: sweep.SweepSpec, config: config_file.ExperimentConfig,
+                         registry: dict[str, type[RunTask]]) -> sweep.SweepSpec:
+    """``spec`` with the DAG's headline metric (and its goal) when ``[Sweep]`` names none;
+    e.g. ``cv_rmse_mean``, minimized, for a regression. Uses the configuration last checked."""
+    if spec.metric is not None:
+        return spec
+    from framework.execution import walk
+
+    roots = [registry[name](run_id=app.PLANNING_RUN_ID) for name in config.run.tasks]
+    for task in walk(roots):
+        headline = task.headline_metric()
+        if headline is not None:
+            metric, goal = headline
+            return replace(spec, metric=metric, goal=spec.raw.get("goal", goal))
+    return spec
 
 
 def fork_safe_connections() -> None:

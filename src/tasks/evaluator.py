@@ -34,6 +34,11 @@ class Evaluator(RunTask):
     def requires(self) -> dict[str, RunTask]:
         return {"features": self.upstream(Preprocessor), "model": self.upstream(Trainer)}
 
+    def headline_metric(self) -> tuple[str, str]:
+        metric = evaluation.first_metric(self.upstream(Preprocessor).contract.problem)
+        lower = metric.removeprefix("cv_").removesuffix("_mean") in evaluation.LOWER_IS_BETTER
+        return metric, "minimize" if lower else "maximize"
+
     def check(self) -> None:
         if self.folds < MIN_FOLDS:
             raise UserError(f"Evaluator.folds = {self.folds}: cross-validation needs at least "
