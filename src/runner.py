@@ -10,11 +10,13 @@ at once with 130: there is nothing left to unwind, and no traceback to show.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
 from pathlib import Path
 
+from framework import heap
 from framework.app import Options, run_experiment
 from framework.errors import ExitCode, Interrupted, StoreError, UserError
 from framework.secrets import redact
@@ -112,6 +114,7 @@ def store_fault(error: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    heap.pause()  # until the run is planned: framework/heap.py
     options = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
@@ -133,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the tracking store failed: {redact(lines[0])}", file=sys.stderr)
         return ExitCode.TASK_FAILED
     finally:
+        # Nothing to collect on the way out: exit without walking the whole heap once more.
+        gc.freeze()
         if os.getpid() == RUNNER_PID:
             sys.stderr.flush()
             sys.stdout.flush()

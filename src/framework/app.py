@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framework import config as config_file
+from framework import heap
 from framework.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
 
         return run_sweep(config, registry, options, project_root)
     client, decisions = prepare(config, registry, options, project_root)
+    heap.settle()  # imported and planned: framework/heap.py
     if options.dry_run:
         from framework.reuse import render
 

@@ -86,6 +86,9 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
     child_options = replace(options, workers=1, sweeps=())
     plans = check_all(configs, points, registry, child_options, project_root, client)
     spec = with_headline_metric(spec, config, registry)
+    from framework import heap
+
+    heap.settle()  # imported and planned every configuration: framework/heap.py
     if options.dry_run:
         for point, decisions in zip(points, plans, strict=True):
             print(f"{sweep.describe(point)}\n{render(decisions)}")
