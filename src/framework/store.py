@@ -72,10 +72,32 @@ def open_store(tracking_uri: str) -> MlflowClient:
             wait_for(lambda: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB), lock_path)
             if database.is_file():
                 wait_for(lambda: probe_sqlite(database), database)
-            return checked_client(tracking_uri, shown)
+            client = checked_client(tracking_uri, shown)
+            tune_sqlite(database)
+            return client
     except IsADirectoryError:
         raise UserError(f"{lock_path} is a folder; the runner needs it as a lock file: "
                         "remove it") from None
+
+
+# Reuse looks outputs up by tag value (``signature.<Task>``); MLflow's own key on tags is
+# (key, run_uuid), so without this index every lookup scans that tag of every run.
+LOOKUP_INDEX = "runner_tags_key_value"
+
+
+def tune_sqlite(database: Path) -> None:
+    """WAL journal (readers never wait for the writer: parallel workers, runners, the UI) and
+    the lookup index. Both are plain SQLite; a store busy elsewhere keeps what it has."""
+    connection = sqlite3.connect(database, timeout=PAUSE)
+    try:
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"CREATE INDEX IF NOT EXISTS {LOOKUP_INDEX} ON tags (key, value)")
+        connection.commit()
+    except sqlite3.OperationalError:
+        pass  # locked by another process right now: the next run tries again
+    finally:
+        connection.close()
 
 
 def checked_client(tracking_uri: str, shown: str) -> MlflowClient:
