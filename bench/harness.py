@@ -161,12 +161,12 @@ def runner_cmd(*args: str) -> list[str]:
 
 
 def plain_cmd(input_dir: Path, out: Path, overrides: Sequence[str] = (),
-              source: Path | None = None) -> list[str]:
+              source: Path | None = None, config: Path | None = None) -> list[str]:
     """``python bench/plain.py`` on ``input_dir`` with the experiment file ``CONFIG`` (and the
     ``tabular`` package of ``source``, default the repository's src/)."""
     sets = [arg for override in overrides for arg in ("--set", override)]
     return [PYTHON, str(REPO / "bench" / "plain.py"), "--input", str(input_dir),
-            "--out", str(out), "--config", str(CONFIG[0]),
+            "--out", str(out), "--config", str(config or CONFIG[0]),
             "--src", str(source or REPO / "src"), *sets]
 
 

@@ -82,17 +82,22 @@ def run(input_dir: Path, out: Path, settings: dict[str, dict[str, Any]]) -> dict
     out.mkdir(parents=True, exist_ok=True)
     with (out / "model.pkl").open("wb") as handle:
         pickle.dump(model, handle)
-    result = evaluation.cross_validate_model(clone(model), X, y, contract.problem,
-                                             evaluator.get("folds", 5), evaluator.get("seed", 0))
-    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True))
-    plots.confusion_matrix(y, result.oof_predictions, contract.classes,
-                           out / "confusion_matrix.png")
-    if result.oof_scores is not None:
-        plots.roc_curve(y, result.oof_scores, contract.classes[1], out / "roc_curve.png")
+    tasks = settings.get("RunConfig", {}).get("task", ["Evaluator", "Prediction"])
+    metrics: dict[str, float] = {}
+    if "Evaluator" in tasks:  # the seed's experiment predicts only
+        result = evaluation.cross_validate_model(clone(model), X, y, contract.problem,
+                                                 evaluator.get("folds", 5),
+                                                 evaluator.get("seed", 0))
+        metrics = result.metrics
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        plots.confusion_matrix(y, result.oof_predictions, contract.classes,
+                               out / "confusion_matrix.png")
+        if result.oof_scores is not None:
+            plots.roc_curve(y, result.oof_scores, contract.classes[1], out / "roc_curve.png")
     table = make_predictions(test[contract.id_column] if ids else None, model.predict(test),
                              contract.id_column, contract.target)
     write_predictions(table, out / "submission.csv")
-    return result.metrics
+    return metrics
 
 
 def main(argv: list[str] | None = None) -> int:
