@@ -88,16 +88,16 @@ def problem_with(output: OutputFolder, recorded: str | None) -> str | None:
     return None
 
 
-def fetch(client: MlflowClient, run_id: str, task: str, required: tuple[str, ...] = (),
+def fetch(client: MlflowClient, run: Run, task: str, required: tuple[str, ...] = (),
           recorded: str | None = None, artifact_path: str | None = None
           ) -> tuple[OutputFolder | None, str]:
-    """A verified local copy of ``run_id``'s ``artifact_path`` (default: ``task``) folder.
+    """A verified local copy of ``run``'s ``artifact_path`` (default: ``task``) folder.
 
     ``(folder, "")`` or ``(None, why)``. With ``recorded`` the manifest must also have that
     digest (a pin passes None: the planner compares digests itself, and may accept a mismatch).
     A copy that does not verify is never kept.
     """
-    path = artifact_path or task
+    path, run_id = artifact_path or task, run.info.run_id
     target = CACHE_DIR.resolve() / run_id / path
     cached = OutputFolder(target, task, required)
     if target.is_dir():
@@ -107,7 +107,7 @@ def fetch(client: MlflowClient, run_id: str, task: str, required: tuple[str, ...
     staging = CACHE_DIR.resolve() / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
-        downloaded = download(client, run_id, path, staging)
+        downloaded = download(client, run, path, staging)
         if downloaded is None or not downloaded.is_dir() or not any(downloaded.iterdir()):
             return None, f"run {run_id} has no {path} folder among its artifacts"
         if problem := problem_with(OutputFolder(downloaded, task, required), recorded):
@@ -124,16 +124,20 @@ def fetch(client: MlflowClient, run_id: str, task: str, required: tuple[str, ...
     return use(cached), ""
 
 
-def download(client: MlflowClient, run_id: str, path: str, destination: Path) -> Path | None:
-    """Download ``path`` (a folder or a file) of ``run_id``'s artifacts below
-    ``destination``; its local path, None when there is no such artifact."""
+def download(client: MlflowClient, run: Run, path: str, destination: Path) -> Path | None:
+    """Download ``path`` (a folder or a file) of ``run``'s artifacts below ``destination``;
+    its local path, None when there is no such artifact.
+
+    Through the run's artifact URI, not ``runs:/``: MLflow 3 merges into ``runs:/<id>/<name>``
+    the files of the run's logged model called ``<name>`` (the Trainer's), which are not part
+    of the output."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
     try:
         local = Path(mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=path, dst_path=str(destination),
-            tracking_uri=client.tracking_uri))
+            artifact_uri=f"{run.info.artifact_uri.rstrip('/')}/{path}",
+            dst_path=str(destination), tracking_uri=client.tracking_uri))
     except (MlflowException, OSError):
         return None
     return local if local.exists() else None
@@ -181,12 +185,12 @@ def evict(limit: int) -> list[Path]:
     return removed
 
 
-def manifest(client: MlflowClient, run_id: str, task: str, recorded: str
+def manifest(client: MlflowClient, run: Run, task: str, recorded: str
              ) -> dict[str, Any] | None:
     """Only the manifest of ``run_id``'s ``task`` output, if it is the one the run recorded
     (what the planner needs to explain a new signature, without the files)."""
     with tempfile.TemporaryDirectory() as scratch:
-        folder = download(client, run_id, f"{task}/{MANIFEST}", Path(scratch))
+        folder = download(client, run, f"{task}/{MANIFEST}", Path(scratch))
         if folder is None or not folder.is_file() or sha256_of(folder) != recorded:
             return None
         try:
@@ -209,7 +213,7 @@ def pin_folder(client: MlflowClient, run: Run, task: str, subpath: str, uri: str
     own = Path(run.data.tags.get(output_tag(task), ""))
     if not subpath and is_own(own) and OutputFolder(own, task).exists():
         return own
-    found, why = fetch(client, run.info.run_id, task, artifact_path=path)
+    found, why = fetch(client, run, task, artifact_path=path)
     if found is None:
         raise UserError(f"PathConfig.{task} = {uri!r}: that run's output on the server cannot "
                         f"be used: {why}; name a run that finished {task}")

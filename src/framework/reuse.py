@@ -121,7 +121,7 @@ class OutputIndex:
                 return output, ""
             if not remote_run:
                 return None, ""
-        return remote.fetch(self.client, run.info.run_id, task, required, recorded)
+        return remote.fetch(self.client, run, task, required, recorded)
 
     def recorded_digest(self, run_id: str, task: str) -> str | None:
         """The manifest digest run ``run_id`` recorded for ``task``, None if none or no run."""
@@ -137,8 +137,7 @@ class OutputIndex:
             folder = Path(run.data.tags[output_tag(task)])
             recorded = run.data.tags.get(manifest_tag(task))
             if remote.is_remote(run.info.artifact_uri) and not remote.is_own(folder):
-                manifest = remote.manifest(self.client, run.info.run_id, task, recorded
-                                           ) if recorded else None
+                manifest = remote.manifest(self.client, run, task, recorded) if recorded else None
                 parts = (manifest or {}).get("signature_parts")
                 found = Signature.from_parts(parts) if isinstance(parts, dict) else None
             else:
