@@ -139,7 +139,7 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
 
         result = shared.until_complete(
             roots, result, lambda: luigi.build(list(roots), detailed_summary=True, **options),
-            succeeded, say)
+            FAILED_STATUSES, say)
     return result
 
 

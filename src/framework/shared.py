@@ -18,7 +18,7 @@ lookup as reuse, so it is downloaded to the cache and verified), and once the DA
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -28,7 +28,7 @@ from framework.context import current_run
 
 if TYPE_CHECKING:
     import luigi
-    from luigi.execution_summary import LuigiRunResult
+    from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
     from framework.reuse import Decision, OutputIndex
     from framework.run_task import RunTask
@@ -91,18 +91,25 @@ def index() -> OutputIndex:
 
 def until_complete(roots: Sequence[luigi.Task], result: LuigiRunResult,
                    build: Callable[[], LuigiRunResult],
-                   succeeded: Callable[[LuigiRunResult], bool],
-                   say: Callable[[str], None]) -> LuigiRunResult:
-    """Build again while shared tasks the roots need are being computed by other runners."""
+                   failed: Collection[LuigiStatusCode], say: Callable[[str], None]
+                   ) -> LuigiRunResult:
+    """Build again while shared tasks the roots need are being computed by other runners.
+
+    Luigi reports a task another worker holds as "not granted run permission" (NOT_RUN), so
+    that status means "wait" while shared work is pending; once it is done, one more build
+    gives the summary of the finished DAG.
+    """
+    from luigi.execution_summary import LuigiStatusCode
+
     from framework.execution import walk
 
     announced: set[str] = set()
-    while succeeded(result):
+    while result.status not in set(failed) - {LuigiStatusCode.NOT_RUN}:
         pending = [task for task in walk(roots) if not task.complete()]
         shared = [task for task in pending
                   if getattr(task, "work_id", None) in current_run().work_ids.values()]
         if not shared:
-            return result
+            return build() if result.status == LuigiStatusCode.NOT_RUN else result
         for task in shared:
             if task.task_family not in announced:
                 announced.add(task.task_family)
