@@ -167,7 +167,14 @@ def size_of(folder: Path) -> int:
 
 def evict(limit: int) -> list[Path]:
     """Remove least recently used entries until the cache holds at most ``limit`` bytes;
-    entries this process uses stay. Returns what was removed."""
+    entries this process uses stay. Returns what was removed. Downloads a killed runner left
+    half done go too."""
+    from framework.lifeline import process_alive
+
+    for staging in CACHE_DIR.resolve().glob(f"{STAGING_PREFIX}*"):
+        pid = staging.name.removeprefix(STAGING_PREFIX).partition("-")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
     sized = sorted(((entry.stat().st_mtime, entry, size_of(entry)) for entry in entries()),
                    key=lambda item: item[0])
     total = sum(size for _, _, size in sized)
