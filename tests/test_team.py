@@ -194,7 +194,7 @@ def test_each_output_lands_on_the_server_when_its_task_finishes(team, tmp_path):
 
 def test_four_runners_at_once_lose_nothing(team, machine_a, a_run, tmp_path):
     machines = [team.machine(f"e{n}") for n in range(4)]
-    runners = [m.start(*ALL, "--set", f"Trainer.seed={10 + n}")
+    runners = [m.start(*ALL, "--set", f"Trainer.seed={10 + n}", "--set", "Evaluator.folds=2")
                for n, m in enumerate(machines)]
     outputs = [runner.communicate(timeout=240) for runner in runners]
     assert [runner.returncode for runner in runners] == [0] * 4, outputs
