@@ -205,3 +205,45 @@ def running_service(
             yield base_url
         finally:
             _stop(proc)
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"  # the machine's PostgreSQL (trust auth)
+
+
+def postgres_reachable() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "runner_test") -> Iterator[str]:
+    """A new, uniquely named database on the machine's PostgreSQL, dropped afterwards (with
+    whatever sessions still use it); yields its URI."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES}/{name}"
+    finally:
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def running_team_server(cwd: Path, database_uri: str, artifacts: Path) -> Iterator[str]:
+    """The compose file's `mlflow-team` command, with its store and artifact destination (the
+    environment variables the compose file sets) pointed at ``database_uri`` and ``artifacts``."""
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with running_service("mlflow-team", cwd, extra_env={
+            "MLFLOW_BACKEND_STORE_URI": database_uri,
+            "MLFLOW_ARTIFACTS_DESTINATION": str(artifacts)}) as url:
+        yield url

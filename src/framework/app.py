@@ -165,6 +165,7 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
     """Where ``runs:/<run_id>`` keeps ``task``'s output, or ``runs:/<run_id>/<path>`` a folder.
 
     A run that reused the output points at the run that made it (its ``reused.<Task>`` tag).
+    A run logged to a server is used through the local cache (``framework.remote``).
     """
     from mlflow.exceptions import MlflowException
 
@@ -180,7 +181,11 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
     except MlflowException:
         raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
                         f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
-    artifacts = local_path(run.info.artifact_uri) or Path("(remote artifacts)")
+    artifacts = local_path(run.info.artifact_uri)
+    if artifacts is None:  # on a server: this machine's copy, else a verified download
+        from framework.remote import pin_folder
+
+        return pin_folder(client, run, task, subpath, uri)
     if subpath:
         folder = (artifacts / subpath).resolve()
         if not folder.is_relative_to(artifacts.resolve()):
@@ -240,7 +245,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
                       options: Options, client: MlflowClient, decisions: list[Decision],
                       project_root: Path, parent_run_id: str | None = None) -> TrackedRun:
     """Open the run, record the experiment, run the DAG and close the run with its outcome."""
-    from framework import execution, recording, tracking, ui
+    from framework import execution, recording, shared, tracking, ui
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
     from framework.reuse import render
@@ -253,15 +258,18 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     ) as run:
         log_file = Path(scratch) / "luigi.log"
         execution.configure_logging(log_file, options.verbose)
-        # With a remote artifact store, tasks write here and the folders are uploaded after.
+        # With a remote artifact store, tasks write here and upload each folder when done.
         output_root = run.artifact_dir or project_root / REMOTE_STAGING / run.run_id
         activate(RunContext(
             tracking.tracking_uri(), config.input_dir,
             locations={d.task: d.folder for d in decisions if d.folder is not None},
             artifact_dir=output_root,
             signatures={d.task: d.signature for d in decisions},
+            upload=run.artifact_dir is None,
+            work_ids=shared.work_ids(decisions, options.scheduler_url, options.reuse,
+                                     options.force),
         ))
-        roots = [registry[name](run_id=run.run_id) for name in config.run.tasks]
+        roots = [registry[name].of_run(run.run_id) for name in config.run.tasks]
         dag = list(execution.walk(roots))
         ui.mark_training_experiment(client, run.experiment_id)
         recording.record_inputs(run, config, dag, decisions,
@@ -272,25 +280,14 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         recording.record_datasets(run, dag)
         try:
             result = execution.execute(roots, options.workers, options.scheduler_url)
+            shared.record_adopted(run, dag, decisions, config.run.description)
         finally:
             run.log_artifact(log_file, "logs")
-            if run.artifact_dir is None:
-                upload_outputs(run, output_root)
         run.failed = not execution.succeeded(result)
         if not run.failed:
             recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "")
     return run
-
-
-def upload_outputs(run: TrackedRun, output_root: Path) -> None:
-    """Log every complete task folder under ``output_root`` as the run's artifacts."""
-    from framework.outputs import MANIFEST
-
-    if output_root.is_dir():
-        for folder in sorted(output_root.iterdir()):
-            if (folder / MANIFEST).is_file():
-                run.client.log_artifacts(run.run_id, str(folder), folder.name)
 
 
 def report(run: TrackedRun, failure_summary: str) -> None:

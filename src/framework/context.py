@@ -22,7 +22,10 @@ class RunContext:
 
     ``locations`` names the folders of tasks that do not write into this run's artifacts
     (pinned by ``[PathConfig]`` or reused from an earlier run); ``signatures`` holds each
-    planned task's signature, which its manifest records.
+    planned task's signature, which its manifest records. ``upload``: the run's artifacts are
+    remote, so each task uploads its folder once published. ``work_ids``: the tasks whose work
+    is shared with other runners through Luigi's central scheduler, by signature digest
+    (``framework.shared``).
     """
 
     tracking_uri: str
@@ -30,6 +33,8 @@ class RunContext:
     locations: Mapping[str, Path] = field(default_factory=dict)
     artifact_dir: Path | None = None
     signatures: Mapping[str, Signature] = field(default_factory=dict)
+    upload: bool = False
+    work_ids: Mapping[str, str] = field(default_factory=dict)
 
     def output_dir(self, task: str) -> Path:
         """The task's pinned or reused folder, else ``<run artifacts>/<task>/``."""

@@ -122,7 +122,8 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
             ) -> LuigiRunResult:
     """Run ``roots`` and their upstream tasks; the caller reads ``status`` for success.
 
-    Without ``scheduler_url`` Luigi's in-process scheduler is used. The process lock is off:
+    Without ``scheduler_url`` Luigi's in-process scheduler is used; with it, tasks another
+    runner was granted are waited for (``framework.shared``). The process lock is off:
     Luigi keys it on the command line, so a second identical run would silently do nothing.
     """
     options: dict[str, object] = {"no_lock": True}
@@ -132,7 +133,14 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
         options["scheduler_url"] = scheduler_url
     else:
         options["local_scheduler"] = True
-    return luigi.build(list(roots), detailed_summary=True, **options)
+    result = luigi.build(list(roots), detailed_summary=True, **options)
+    if scheduler_url:  # shared tasks another runner was granted: wait for them, then adopt
+        from framework import shared
+
+        result = shared.until_complete(
+            roots, result, lambda: luigi.build(list(roots), detailed_summary=True, **options),
+            FAILED_STATUSES, say)
+    return result
 
 
 def succeeded(result: LuigiRunResult) -> bool:

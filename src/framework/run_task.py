@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import luigi
 
-from framework import models, tracking
+from framework import models, remote, shared, tracking
 from framework.context import current_run
 from framework.datasets import RawTable
 from framework.lifeline import die_with_runner, ensure_runner_alive
@@ -49,9 +49,21 @@ class RunTask(luigi.Task):
     model_folder: ClassVar[str | None] = None
     required_files: ClassVar[tuple[str, ...]] = ()
 
+    # Not part of the Luigi task id: ``work_id`` is (framework/shared.py).
     run_id: str = luigi.Parameter(  # type: ignore[assignment]
+        significant=False,
         description="ID of the MLflow run that owns this task's outputs (set by the runner)."
     )
+    work_id: str = luigi.Parameter(  # type: ignore[assignment]
+        default="",
+        description="This task's identity on Luigi's scheduler: its signature when the work "
+                    "may be shared with other runners, else the run id (set by the runner)."
+    )
+
+    @classmethod
+    def of_run(cls: type[T], run_id: str) -> T:
+        """The task as run ``run_id`` runs it (the runner's way to make a root task)."""
+        return cls(run_id=run_id, work_id=shared.work_id(cls.get_task_family(), run_id))
 
     def upstream(self, task: type[T]) -> T:
         """An upstream task of the same run, configured from its own section.
@@ -59,23 +71,30 @@ class RunTask(luigi.Task):
         Use this, not Luigi's ``clone``: ``clone`` copies every parameter the two tasks share
         by name, so an ``Evaluator.seed`` would silently become the ``Trainer``'s seed.
         """
-        return task(run_id=self.run_id)
+        return task.of_run(self.run_id)
 
     def output_dir(self) -> Path:
         """``[PathConfig].<TaskName>`` when set, else ``<run artifacts>/<TaskName>/``."""
         return current_run().output_dir(self.task_family)
 
     def output(self) -> OutputFolder:
-        return OutputFolder(self.output_dir(), self.task_family, self.required_files)
+        """The task's folder; for shared work another runner completed, its verified copy."""
+        folder = shared.adopted(self.work_id) or self.output_dir()
+        return OutputFolder(folder, self.task_family, self.required_files)
+
+    def complete(self) -> bool:
+        return self.output().exists() or shared.adopt(self) is not None
 
     def input_dir(self) -> Path:
         """The raw data folder, ``[PathConfig].input``."""
         return current_run().input_dir
 
     def parameters(self) -> dict[str, str]:
-        """This task's parameters as strings (the runner's own ``run_id`` left out)."""
+        """This task's parameters as strings (the runner's ``run_id`` and ``work_id`` left
+        out)."""
         params = self.to_str_params(only_significant=True)
         params.pop("run_id", None)
+        params.pop("work_id", None)
         return params
 
     def check(self) -> None:
@@ -140,6 +159,9 @@ class RunTask(luigi.Task):
             raise
         if model_id:
             models.finalize(self._client(), model_id, ok=True)
+        if current_run().upload and output.path.parent == current_run().artifact_dir:
+            # Before the digest tag: readers take a remote folder as complete only with it.
+            remote.upload(self._client(), self.run_id, output.path, self.task_family)
         tracking.set_run_tags(current_run().tracking_uri, self.run_id,
                               {manifest_tag(self.task_family): output.manifest_digest() or ""})
 

@@ -21,7 +21,7 @@ from framework.errors import UserError
 # Sections Luigi reads that are not Config classes.
 LUIGI_EXTRA_SECTIONS = {"logging"}
 # Parameters the runner sets itself; they never come from a config file.
-RUNNER_PARAMETERS = {"run_id"}
+RUNNER_PARAMETERS = {"run_id", "work_id"}
 # The TOML types each kind of Luigi parameter accepts (checked most specific first).
 TOML_TYPES: list[tuple[type, tuple[type, ...], str]] = [
     (luigi.BoolParameter, (bool,), "true or false"),
