@@ -111,6 +111,8 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
         client = open_store(tracking_uri())
     decisions = plan(config, registry, options, client, project_root / "src")
     if options.scheduler_url:
+        from framework.execution import check_scheduler
+
         check_scheduler(options.scheduler_url)
     return client, decisions
 
@@ -126,83 +128,6 @@ def claim(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask
     return claims.claim_outputs(
         decisions, lambda: plan(config, registry, options, client, project_root / "src"),
         lambda task: print(f"  {task:<14} waiting  another runner is computing it", flush=True))
-
-
-def check_scheduler(url: str) -> None:
-    """Fail fast, before a run exists, when luigid is not there (Luigi itself waits ~60 s).
-
-    Only http(s) URLs are luigid's; anything else (``file:``, ``ftp:``) is refused unread.
-    """
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    if urllib.parse.urlparse(url).scheme not in ("http", "https") or "\n" in url:
-        raise UserError(f"--scheduler-url {url!r}: luigid is reached over http(s), e.g. "
-                        "http://127.0.0.1:8082; fix the URL or drop the option")
-    try:
-        with urllib.request.urlopen(url, timeout=5):
-            return
-    except urllib.error.HTTPError:
-        return  # something answers; Luigi will tell if it is not a scheduler
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise UserError(f"--scheduler-url {url}: no scheduler answers ({error}); start luigid "
-                        "(docker compose --profile scheduler up) or drop the option") from None
-
-
-def resolve_run_pins(config: config_file.ExperimentConfig, client: MlflowClient
-                     ) -> dict[str, Path]:
-    """Folders for ``[PathConfig] Task = "runs:/<run_id>[/path]"`` entries."""
-    folders = {task: run_pin_folder(client, task, uri) for task, uri in config.run_pins.items()}
-    for task, folder in folders.items():
-        if not folder.is_dir():
-            raise UserError(f"PathConfig.{task} = {config.run_pins[task]!r}: that run has no "
-                            f"{task} output on this machine ({folder}); name a run that ran it")
-    return folders
-
-
-def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
-    """Where ``runs:/<run_id>`` keeps ``task``'s output, or ``runs:/<run_id>/<path>`` a folder.
-
-    A run that reused the output points at the run that made it (its ``reused.<Task>`` tag).
-    A run logged to a server is used through the local cache (``framework.remote``).
-    """
-    from mlflow.exceptions import MlflowException
-
-    from framework.reuse import output_tag
-    from framework.tracking import local_path
-
-    run_id, _, subpath = uri.removeprefix(config_file.RUN_URI_PREFIX).strip("/").partition("/")
-    try:
-        run = client.get_run(run_id)
-        source = run.data.tags.get(f"reused.{task}")
-        if not subpath and output_tag(task) not in run.data.tags and source:
-            run = client.get_run(source)
-    except MlflowException:
-        raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
-                        f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
-    artifacts = local_path(run.info.artifact_uri)
-    if artifacts is None:  # on a server: this machine's copy, else a verified download
-        from framework.remote import pin_folder
-
-        return pin_folder(client, run, task, subpath, uri)
-    if subpath:
-        folder = (artifacts / subpath).resolve()
-        if not folder.is_relative_to(artifacts.resolve()):
-            raise UserError(f"PathConfig.{task} = {uri!r} leads out of that run's artifacts "
-                            f"({artifacts}); name a folder inside them, without '..'")
-        return folder
-    return Path(run.data.tags.get(output_tag(task)) or artifacts / task)
-
-
-def check_distinct_folders(pins: dict[str, Path]) -> None:
-    """Two tasks pinned to one folder would write over each other."""
-    seen: dict[Path, str] = {}
-    for task, folder in pins.items():
-        if folder.resolve() in seen:
-            raise UserError(f"PathConfig.{seen[folder.resolve()]} and PathConfig.{task} name the "
-                            f"same folder {folder}; give each task its own folder")
-        seen[folder.resolve()] = task
 
 
 def check_one_instance_per_task(dag: Sequence[RunTask]) -> None:
@@ -221,6 +146,7 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
 
     from framework.context import RunContext, activate
     from framework.execution import walk
+    from framework.pins import check_distinct_folders, resolve_run_pins
     from framework.reuse import OutputIndex, Planner, prune
     from framework.tracking import tracking_uri
 

@@ -13,6 +13,7 @@ import luigi
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.task import flatten
 
+from framework.errors import UserError
 from framework.outputs import OutputFolder
 
 T = TypeVar("T", bound=luigi.Task)
@@ -145,3 +146,25 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
 
 def succeeded(result: LuigiRunResult) -> bool:
     return result.status not in FAILED_STATUSES
+
+
+def check_scheduler(url: str) -> None:
+    """Fail fast, before a run exists, when luigid is not there (Luigi itself waits ~60 s).
+
+    Only http(s) URLs are luigid's; anything else (``file:``, ``ftp:``) is refused unread.
+    """
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if urllib.parse.urlparse(url).scheme not in ("http", "https") or "\n" in url:
+        raise UserError(f"--scheduler-url {url!r}: luigid is reached over http(s), e.g. "
+                        "http://127.0.0.1:8082; fix the URL or drop the option")
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return
+    except urllib.error.HTTPError:
+        return  # something answers; Luigi will tell if it is not a scheduler
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise UserError(f"--scheduler-url {url}: no scheduler answers ({error}); start luigid "
+                        "(docker compose --profile scheduler up) or drop the option") from None

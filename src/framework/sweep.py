@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import luigi
 
 from framework import config as config_file
+from framework import overrides
 from framework.errors import UserError
 from framework.schema import task_parameters
 
@@ -66,7 +67,7 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
         if not sep or not key.strip():
             raise UserError(f"--sweep {text!r}: write it as Task.param=[v1, v2], "
                             "e.g. --sweep 'Trainer.seed=[0,1]'")
-        entries[key.strip()] = (config_file.parse_override(f"x.{text}", "--sweep")[1],
+        entries[key.strip()] = (overrides.parse_override(f"x.{text}", "--sweep")[1],
                                 f"--sweep {text!r}")
     options = {key: value for key, (value, _) in entries.items() if "." not in key}
     for key in options:
@@ -185,7 +186,7 @@ def configuration(base: config_file.ExperimentConfig, point: Mapping[str, Any],
     document = {name: dict(body) for name, body in base.document.items()}
     origins = dict(base.origins)
     for key, value in point.items():
-        config_file.assign(document, key.split("."), value, spec.origins[key], origins)
+        overrides.assign(document, key.split("."), value, spec.origins[key], origins)
     return config_file.from_document(base.path, document, project_root, origins)
 
 
