@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from mlflow.exceptions import MlflowException
@@ -224,3 +224,23 @@ def open_holders(path: Path) -> set[int]:
         except OSError:
             continue  # gone, or not ours to look at
     return pids
+
+
+def fork_safe_connections() -> None:
+    """SQLAlchemy's documented recipe for pools and ``os.fork``: a pooled connection opened
+    by another process is discarded on checkout, so forked workers never share the parent's
+    sqlite connections (MLflow's store keeps a pool)."""
+    import os
+
+    from sqlalchemy import event, exc
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(Engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection opened by another process")

@@ -76,6 +76,8 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
 
     spec = sweep.read_spec(config.sweep, options.sweeps, registry)
     if (options.workers or 1) > 1:
+        from framework.store import fork_safe_connections
+
         fork_safe_connections()
     client = tracking.open_store(tracking.tracking_uri())
     digest = sweep.grid_digest(spec)
@@ -250,23 +252,3 @@ def with_headline_metric(spec: sweep.SweepSpec, config: config_file.ExperimentCo
             metric, goal = headline
             return replace(spec, metric=metric, goal=spec.raw.get("goal", goal))
     return spec
-
-
-def fork_safe_connections() -> None:
-    """SQLAlchemy's documented recipe for pools and ``os.fork``: a pooled connection opened
-    by another process is discarded on checkout, so forked workers never share the parent's
-    sqlite connections (MLflow's store keeps a pool)."""
-    import os
-
-    from sqlalchemy import event, exc
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        record.info["pid"] = os.getpid()
-
-    @event.listens_for(Engine, "checkout")
-    def _checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        if record.info.get("pid") != os.getpid():
-            record.dbapi_connection = proxy.dbapi_connection = None
-            raise exc.DisconnectionError("connection opened by another process")
