@@ -124,8 +124,15 @@ def code_digests(modules: Iterable[str], source_root: Path) -> dict[str, str]:
 
     Keys are paths relative to ``source_root`` (e.g. ``tasks/trainer.py``). A package's
     ``__init__.py`` counts, but what it imports does not: ``tasks/__init__.py`` imports every
-    task, and editing one task must not change the others' signatures.
+    task, and editing one task must not change the others' signatures. Computed once per
+    process (a sweep plans every configuration, twice): the code that runs is the code this
+    process imported when it started, like the syntax trees ``_module_tree`` keeps.
     """
+    return dict(_code_digests(tuple(modules), source_root))
+
+
+@cache
+def _code_digests(modules: tuple[str, ...], source_root: Path) -> dict[str, str]:
     digests: dict[str, str] = {}
     pending = [(module, True) for module in modules]
     while pending:
