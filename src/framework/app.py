@@ -124,9 +124,13 @@ def claim(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask
     if not options.reuse:  # nothing would be reused from the other runner anyway
         return decisions
     from framework import claims
+    from framework.index import OutputIndex
 
+    index = OutputIndex(client)
     return claims.claim_outputs(
         decisions, lambda: plan(config, registry, options, client, project_root / "src"),
+        lambda d: not d.forced and index.find(d.signature, registry[d.task].required_files)
+        is not None,
         lambda task: print(f"  {task:<14} waiting  another runner is computing it", flush=True))
 
 

@@ -72,27 +72,26 @@ def release_all() -> None:
 
 
 def claim_outputs(decisions: Sequence[Decision], replan: Callable[[], Sequence[Decision]],
+                  published: Callable[[Decision], bool],
                   on_wait: Callable[[str], None] = lambda task: None) -> list[Decision]:
     """Claim every output ``decisions`` will compute; return the plan the claims hold for.
 
     When a claim is taken by another process, all claims are dropped (so two processes never
     wait for each other), the claim is waited for and the plan is made again (``replan``).
-    Once all are held, the plan is made once more: another process may have published one of
-    them between the first plan and the claim; if so, claim what is left instead.
+    Once all are held, each claimed output is looked up once more (``published``): another
+    process may have published one between the plan and the claim; if so, plan again and
+    claim what is left. (Only a published output can turn a planned run into a reuse, so a
+    look-up per claim stands in for a whole new plan.)
     """
     current = list(decisions)
     while True:
         wanted = _computed(current)
         busy = next((d for d in wanted if not try_claim(d.signature.digest)), None)
         if busy is None:
-            if not wanted:
+            if not any(published(d) for d in wanted):
                 return current
-            again = list(replan())
-            if {d.signature.digest for d in _computed(again)} == {
-                    d.signature.digest for d in wanted}:
-                return again
             release_all()
-            current = again
+            current = list(replan())
             continue
         release_all()
         on_wait(busy.task)

@@ -45,6 +45,7 @@ class Decision:
     reason: str
     folder: Path | None = None
     source_run: str | None = None
+    forced: bool = False  # runs whatever exists (--force, or downstream of a forced task)
 
 
 class Planner:
@@ -79,7 +80,7 @@ class Planner:
             self.forced.add(name)
             why = ("forced (--force)" if name in self.force
                    else f"upstream {min(upstream_forced)} is forced")
-            decision = Decision(name, "run", signature, why)
+            decision = Decision(name, "run", signature, why, forced=True)
         elif name in self.pins:
             decision = self.pinned(name, signature,
                                    OutputFolder(self.pins[name], name, task.required_files))
