@@ -31,7 +31,9 @@ class RawTable:
     ``name`` is what the UI shows (e.g. ``train.csv``); ``source`` where it is read from (a
     path or URI); ``table`` the data itself, or a function that loads it (called only when
     the run is recorded); ``context`` what it is used for (``training``, ``test``, ...);
-    ``targets`` the label column, if the table has one.
+    ``targets`` the label column, if the table has one. ``version`` (e.g. the file's size and
+    mtime) lets a process that records many runs from one table (a sweep) build its dataset
+    entry once; "" means build it every time.
     """
 
     name: str
@@ -39,13 +41,26 @@ class RawTable:
     table: Table
     context: str = "training"
     targets: str | None = None
+    version: str = ""
 
     def frame(self) -> pd.DataFrame:
         return self.table() if callable(self.table) else self.table
 
 
+# Dataset entries already built by this process, by (name, source, context, targets, version).
+_built: dict[tuple[str, str, str, str | None, str], DatasetInput] = {}
+
+
 def dataset_input(raw: RawTable) -> DatasetInput:
     """``raw`` as MLflow's dataset input: name, digest, source, schema, profile, context."""
+    key = (raw.name, str(raw.source), raw.context, raw.targets, raw.version)
+    if raw.version and key in _built:
+        return _built[key]
+    _built[key] = entry = _build(raw)
+    return entry
+
+
+def _build(raw: RawTable) -> DatasetInput:
     from mlflow.data.pandas_dataset import from_pandas
     from mlflow.entities import Dataset, DatasetInput, InputTag
 

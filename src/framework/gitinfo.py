@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 # Environment files may hold secrets: their content never enters the logged diff.
@@ -26,8 +27,12 @@ class GitState:
         }
 
 
+@cache
 def read_git_state(project_root: Path) -> GitState | None:
     """The work tree's state, or None outside a git repository (or without git installed).
+
+    Read once per process: every run a process records (a sweep's parent and children) ran
+    the code the process imported when it started, so they record the state of that moment.
 
     ``dirty`` counts staged, unstaged and untracked (not ignored) files; ``diff`` is the patch
     against HEAD plus the list of untracked files, so a dirty run can be reproduced. Files named

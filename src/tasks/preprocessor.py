@@ -124,7 +124,8 @@ class Preprocessor(RunTask):
         contract = self.contract
         return [RawTable(source.name, source.describe(), partial(read, source),
                          context="training" if split == "train" else "test",
-                         targets=contract.target if split == "train" else None)
+                         targets=contract.target if split == "train" else None,
+                         version=file_version(source.path))
                 for split, source in zip(("train", "test"), self.dataset.sources(), strict=False)]
 
     def check(self) -> None:
@@ -164,3 +165,9 @@ class Preprocessor(RunTask):
 def read_contract(output_folder: Path) -> DataContract:
     """The contract a finished Preprocessor wrote into ``output_folder``."""
     return DataContract.read(output_folder / CONTRACT_FILE)
+
+
+def file_version(path: Path) -> str:
+    """Size and modification time: a new version of the file is a new dataset entry."""
+    stat = path.stat()
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
