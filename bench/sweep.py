@@ -59,7 +59,7 @@ def fresh_project(scratch: Path, name: str, data: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TITANIC_DATA_DIR", "input")))
+                        default=Path(os.environ.get("TITANIC_DATA_DIR", harness.REPO / "input")))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ def parse_override(text: str, flag: str = "--set") -> tuple[list[str], Any]:
     """Split ``Section.key=value`` into its keys and value; the value is read as TOML, else as
     a string.
 
-    ``Trainer.seed=1`` gives the integer 1, ``Preprocessor.add_title=true`` a boolean, and
+    ``Trainer.seed=1`` gives the integer 1, ``Preprocessor.scale_numeric=true`` a boolean, and
     ``Trainer.estimator=sklearn.svm.SVC`` the bare string. ``Trainer.estimator_params.max_depth``
     addresses one key inside a table parameter.
     """
