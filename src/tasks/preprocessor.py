@@ -22,7 +22,7 @@ from framework.errors import reported_as_user_error
 from framework.run_task import RunTask
 from tabular.contract import DataContract
 from tabular.dataset import PROBLEM_CHOICES, DatasetConfig, read_table, resolve_contract
-from tabular.derived import load_derived
+from tabular.derived import DerivedFeature, load_derived
 from tabular.features import (
     CATEGORICAL_IMPUTE_STRATEGIES,
     NUMERIC_IMPUTE_STRATEGIES,
@@ -82,27 +82,26 @@ class Preprocessor(RunTask):
             self.max_member_mb)
 
     @cached_property
+    def derived(self) -> tuple[DerivedFeature, ...]:
+        """The derived features the config names (project code only)."""
+        with reported_as_user_error("Preprocessor"):
+            return load_derived(list(self.derived_features))
+
+    @cached_property
     def contract(self) -> DataContract:
         """The data contract, read from the raw tables (a ``UserError`` if they cannot serve)."""
+        needs = tuple(name for feature in self.derived for name in feature.needs)
         with reported_as_user_error("Preprocessor"):
-            return resolve_contract(self.dataset, self._derived_needs())
+            return resolve_contract(self.dataset, needs)
 
-    def _derived_needs(self) -> tuple[str, ...]:
-        with reported_as_user_error("Preprocessor"):
-            derived = load_derived(list(self.derived_features))
-        return tuple(name for feature in derived for name in feature.needs)
-
-    def feature_spec_for(self, columns: tuple[str, ...]) -> FeatureSpec:
+    @cached_property
+    def feature_spec(self) -> FeatureSpec:
         with reported_as_user_error("Preprocessor"):
             return FeatureSpec(
-                columns=columns, derived=load_derived(list(self.derived_features)),
+                columns=self.contract.features, derived=self.derived,
                 numeric=tuple(self.numeric_columns), categorical=tuple(self.categorical_columns),
                 numeric_impute=self.numeric_impute, categorical_impute=self.categorical_impute,
                 scale_numeric=self.scale_numeric)
-
-    @property
-    def feature_spec(self) -> FeatureSpec:
-        return self.feature_spec_for(self.contract.features)
 
     def raw_inputs(self) -> list[Path]:
         with reported_as_user_error("Preprocessor"):
