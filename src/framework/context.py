@@ -17,6 +17,20 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class TrialRef:
+    """The adaptive-search trial a run evaluates: where its study is stored and which trial.
+
+    ``storage`` is the study storage's address as the runner opens it (e.g.
+    ``sqlite:////abs/mlruns/optuna.db`` or ``grpc://host:port``).
+    """
+
+    storage: str
+    study: str
+    trial_id: int
+    number: int
+
+
+@dataclass(frozen=True)
 class RunContext:
     """The run tasks write for. ``artifact_dir`` is None while the runner is only planning.
 
@@ -25,7 +39,8 @@ class RunContext:
     planned task's signature, which its manifest records. ``upload``: the run's artifacts are
     remote, so each task uploads its folder once published. ``work_ids``: the tasks whose work
     is shared with other runners through Luigi's central scheduler, by signature digest
-    (``framework.shared``).
+    (``framework.shared``). ``trial``: the adaptive-search trial this run evaluates, whose
+    pruner ``RunTask.report_progress`` consults.
     """
 
     tracking_uri: str
@@ -35,6 +50,7 @@ class RunContext:
     signatures: Mapping[str, Signature] = field(default_factory=dict)
     upload: bool = False
     work_ids: Mapping[str, str] = field(default_factory=dict)
+    trial: TrialRef | None = None  # set when the run is a trial of an adaptive search
 
     def output_dir(self, task: str) -> Path:
         """The task's pinned or reused folder, else ``<run artifacts>/<task>/``."""

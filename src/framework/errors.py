@@ -31,6 +31,12 @@ class Interrupted(KeyboardInterrupt):
     Luigi re-raises it instead of recording a task failure."""
 
 
+class TrialPruned(Exception):
+    """Raised by ``RunTask.report_progress`` when the trial of an adaptive search that this run
+    belongs to should stop (its pruner said so). The task publishes nothing; the run records the
+    trial as pruned, which is not a failure."""
+
+
 @contextmanager
 def reported_as_user_error(prefix: str) -> Iterator[None]:
     """Turn the ``ValueError``s that plain ML functions raise for bad settings into
