@@ -142,15 +142,15 @@ def measure_lookups(project: Path, run_id: str, calls: int) -> dict[str, Any]:
     """Open ``project``'s store in this process and time lookups (milliseconds)."""
     sys.path.insert(0, str(project / "src"))
     os.chdir(project)
-    from framework.config import load_environment
+    from framework.config.file import load_environment
 
     load_environment(project)
     import_ms, _ = _timed(lambda: __import__("framework.reuse"))
     from mlflow.tracking import MlflowClient
 
-    from framework.outputs import OutputFolder
-    from framework.reuse import OutputIndex, output_tag, stored_signature
-    from framework.tracking import tracking_uri
+    from framework.outputs.folder import OutputFolder
+    from framework.planning.planner import OutputIndex, output_tag, stored_signature
+    from framework.store.tracking import tracking_uri
 
     open_ms, client = _timed(lambda: MlflowClient(tracking_uri()))
     index = OutputIndex(client)

@@ -36,8 +36,8 @@ FETCH = """
 import json, sys, time
 sys.path.insert(0, "src")
 from mlflow.tracking import MlflowClient
-from framework import remote
-from framework.outputs import OutputFolder
+from framework.store import remote_outputs as remote
+from framework.outputs.folder import OutputFolder
 client = MlflowClient({url!r})
 run = client.get_run({run_id!r})
 out = {{}}

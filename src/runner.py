@@ -1,6 +1,6 @@
 """Run the experiment described in luigi.toml: ``python src/runner.py [options]``.
 
-A thin command line over ``framework.app``: it parses options, turns SIGTERM into an
+A thin command line over ``framework.experiment.command``: it parses options, turns SIGTERM into an
 interruption, and is the one place that maps errors to exit codes (0 ok, 1 a task failed or
 the tracking store failed during the run, 2 bad input, 130 interrupted). Every error line it
 prints is redacted (``framework.secrets``). Once the work is over, a signal ends the process
@@ -16,10 +16,11 @@ import signal
 import sys
 from pathlib import Path
 
-from framework import heap
-from framework.app import Options, run_experiment
-from framework.errors import ExitCode, Interrupted, StoreError, UserError
-from framework.secrets import redact
+from framework.core import heap
+from framework.core.errors import ExitCode, Interrupted, StoreError, UserError
+from framework.core.secrets import redact
+from framework.experiment.command import run_experiment
+from framework.experiment.options import Options
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUNNER_PID = os.getpid()
@@ -100,7 +101,7 @@ def exit_now(signum: int, frame: object) -> None:
 
 def interrupted_message() -> str:
     """What became of the run, from the tracking module's record (if it was ever loaded)."""
-    tracking = sys.modules.get("framework.tracking")
+    tracking = sys.modules.get("framework.store.tracking")
     closed = getattr(tracking, "closed_runs", [])
     if not closed:
         return "interrupted: no run was open"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, copy_project
-from framework.outputs import MANIFEST, OutputFolder, sha256_of
+from framework.outputs.folder import MANIFEST, OutputFolder, sha256_of
 from servers import postgres_reachable
 
 SITECUSTOMIZE = '''

@@ -130,7 +130,7 @@ def run_name(site: Site, run_id: str) -> str:
 
 
 def test_the_runs_table_shows_dataset_source_and_model(site: Site):
-    from framework.ui import experiment_url
+    from framework.store.ui import experiment_url
 
     dom = site.show(experiment_url(site.experiment_id), "runs", "train.csv")
     text = text_of(dom)
@@ -168,7 +168,7 @@ def test_the_reused_run_page_links_to_the_run_that_made_its_outputs(site: Site):
 
 
 def test_the_model_page_shows_params_metrics_and_both_runs(site: Site):
-    from framework.ui import model_route
+    from framework.store.ui import model_route
 
     link = f"http://127.0.0.1:5000/{model_route(site.experiment_id, site.model_id)}"
     text = text_of(site.show(link, "model", "cv_accuracy_mean"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import luigi
 
-from framework.run_task import RunTask
+from framework.task.run_task import RunTask
 
 
 class Flaky(RunTask):

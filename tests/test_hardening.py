@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, Project, copy_project, one_line_error, use_probes
-from framework.outputs import MANIFEST, OutputFolder
+from framework.outputs.folder import MANIFEST, OutputFolder
 
 
 def plan_action(stdout: str, task: str) -> str:
@@ -178,8 +178,8 @@ def test_closing_survives_a_locked_store_and_a_signal_meanwhile(tmp_path: Path):
     """In-process: the store is locked while the run closes, and SIGTERM arrives then."""
     from mlflow.tracking import MlflowClient
 
-    from framework.errors import Interrupted
-    from framework.tracking import open_store, tracked_run
+    from framework.core.errors import Interrupted
+    from framework.store.tracking import open_store, tracked_run
 
     database = tmp_path / "mlflow.db"
     client = open_store(f"sqlite:///{database}")

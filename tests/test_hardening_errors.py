@@ -139,8 +139,8 @@ BREAKER = '''
 """A task that wrecks the tracking store under the open run."""
 from pathlib import Path
 
-from framework.context import current_run
-from framework.run_task import RunTask
+from framework.task.context import current_run
+from framework.task.run_task import RunTask
 
 
 class Wrecker(RunTask):

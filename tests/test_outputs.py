@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from framework.outputs import MANIFEST, OutputFolder
+from framework.outputs.folder import MANIFEST, OutputFolder
 
 
 def write(folder: OutputFolder, files: dict[str, str]) -> None:

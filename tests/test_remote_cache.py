@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from framework import remote
-from framework.errors import UserError
+from framework.core.errors import UserError
+from framework.store import remote_outputs as remote
 
 
 def entry(root: Path, run: str, task: str, size: int, used_at: float) -> Path:

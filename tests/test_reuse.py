@@ -46,7 +46,7 @@ def first(project: Project):
 
 
 NEW_TASK = """
-from framework.run_task import RunTask
+from framework.task.run_task import RunTask
 from tasks.trainer import Trainer
 
 
@@ -205,3 +205,23 @@ def test_the_code_of_an_estimator_in_the_project_counts(project: Project):
     assert result.returncode == 0, result.stderr
     assert ran(result.stdout) == {"Trainer"}
     assert "code of my_models.py changed" in result.stdout
+
+
+def test_engine_edits_recompute_nothing_but_an_edit_of_your_features_does(project: Project,
+                                                                          first):
+    """Signatures follow the user's code, not the engine's bookkeeping (issue 16)."""
+    extra = "\n\ndef worded_differently() -> str:\n    return 'a new way to say it'\n"
+    for engine_module in ("experiment/recording.py", "store/ui.py", "store/tracking.py"):
+        path = project.root / "src" / "framework" / engine_module
+        path.write_text(path.read_text() + extra)
+    unchanged = project.run("--dry-run")
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert plan_of(unchanged.stdout) == dict.fromkeys(TASKS, "reuse"), unchanged.stdout
+
+    features = project.root / "src" / "titanic" / "features.py"
+    features.write_text(features.read_text() + "\nRARE_TITLE = 'Rare'\n")
+    changed = project.run("--dry-run")
+    assert changed.returncode == 0, changed.stderr
+    assert plan_of(changed.stdout) == dict.fromkeys(TASKS, "run"), changed.stdout
+    assert "Preprocessor   run     (new signature: code of titanic/features.py changed)" \
+        in changed.stdout

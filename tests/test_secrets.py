@@ -73,8 +73,7 @@ def test_env_local_is_ignored_by_git(leaky):
 
 def test_redact_masks_secret_variables_uri_passwords_and_registered_values(
         monkeypatch: pytest.MonkeyPatch):
-    from framework import secrets
-
+    from framework.core import secrets
     monkeypatch.setenv("SERVICE_PASSWORD", "pa55word-xyz")
     monkeypatch.setenv("PATH_LIKE_KEY", "/")  # a path: never a secret
     monkeypatch.setenv("FLAG_TOKEN", "true")  # too plain to hide

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from framework.signature import Signature, code_digests, explain
+from framework.outputs.signature import Signature, code_digests, explain
 
 TASK = '''"""A task."""
 from mypkg import helper

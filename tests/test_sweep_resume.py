@@ -84,22 +84,23 @@ def test_two_runners_needing_one_new_output_compute_it_once(project: Project):
 
 def test_a_killed_holder_leaves_no_stuck_claim(tmp_path: Path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from framework import claims; "
+        [sys.executable, "-c", "import sys, time; from framework.execution import claims; "
          "assert claims.try_claim('d1'); print('held', flush=True); time.sleep(60)"],
         cwd=tmp_path, stdout=subprocess.PIPE, text=True,
         env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")})
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    from framework import claims
-
+    from framework.execution import claims
     probe = subprocess.run(
-        [sys.executable, "-c", "from framework import claims; print(claims.try_claim('d1'))"],
+        [sys.executable, "-c",
+         "from framework.execution import claims; print(claims.try_claim('d1'))"],
         cwd=tmp_path, capture_output=True, text=True,
         env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")})
     assert probe.stdout.strip() == "False", probe.stderr
     holder.kill()
     holder.wait()
     probe = subprocess.run(
-        [sys.executable, "-c", "from framework import claims; print(claims.try_claim('d1'))"],
+        [sys.executable, "-c",
+         "from framework.execution import claims; print(claims.try_claim('d1'))"],
         cwd=tmp_path, capture_output=True, text=True,
         env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")})
     assert probe.stdout.strip() == "True", probe.stderr

@@ -13,8 +13,8 @@ from pathlib import Path
 import luigi
 import pandas as pd
 
-from framework.errors import UserError, reported_as_user_error
-from framework.run_task import RunTask
+from framework.core.errors import UserError, reported_as_user_error
+from framework.task.run_task import RunTask
 from tabular import evaluation, plots
 from tabular.contract import check_smallest_class
 from tabular.estimators import feature_target

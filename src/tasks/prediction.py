@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from framework.errors import UserError
-from framework.run_task import RunTask
+from framework.core.errors import UserError
+from framework.task.run_task import RunTask
 from tabular.predictions import make_predictions, write_predictions
 from tasks.preprocessor import Preprocessor, read_contract
 from tasks.trainer import Trainer

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import luigi
 
-from framework.datasets import RawTable
-from framework.errors import reported_as_user_error
-from framework.run_task import RunTask
+from framework.core.errors import reported_as_user_error
+from framework.store.datasets import RawTable
+from framework.task.run_task import RunTask
 from tabular.contract import DataContract
 from tabular.dataset import PROBLEM_CHOICES, DatasetConfig, read_table, resolve_contract
 from tabular.derived import DerivedFeature, load_derived

@@ -11,10 +11,10 @@ import luigi
 import pandas as pd
 
 import tabular
-from framework.context import current_run
-from framework.errors import reported_as_user_error
-from framework.run_task import RunTask
-from framework.tracking import sklearn_autolog
+from framework.core.errors import reported_as_user_error
+from framework.store.tracking import sklearn_autolog
+from framework.task.context import current_run
+from framework.task.run_task import RunTask
 from tabular.estimators import PROJECT_SRC, feature_target, make_estimator
 from tasks.preprocessor import Preprocessor, read_contract
 

@@ -1,0 +1,73 @@
+"""``--set``/``--sweep`` overrides: ``Section.key=value`` (or ``Section.table.key=value``) read
+as TOML and applied to the experiment document, remembering which flag set what.
+
+Plain standard library: it runs before Luigi or MLflow is imported.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from framework.core.errors import UserError
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose stack overflow on absurd nesting is a ``TOMLDecodeError``."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
+
+
+def parse_override(text: str, flag: str = "--set") -> tuple[list[str], Any]:
+    """Split ``Section.key=value`` into its keys and value; the value is read as TOML, else as
+    a string.
+
+    ``Trainer.seed=1`` gives the integer 1, ``Preprocessor.scale_numeric=true`` a boolean, and
+    ``Trainer.estimator=sklearn.svm.SVC`` the bare string. ``Trainer.estimator_params.max_depth``
+    addresses one key inside a table parameter.
+    """
+    target, sep, raw_value = text.partition("=")
+    keys = [part.strip() for part in target.strip().split(".")]
+    if not sep or len(keys) < 2 or not all(keys):
+        raise UserError(f"{flag} {text!r}: write it as Section.key=value, e.g. Trainer.seed=1, "
+                        "or Section.table.key=value for one key of a table")
+    try:
+        value = parse_toml(f"value = {raw_value.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw_value.strip()
+    return keys, value
+
+
+def assign(document: dict[str, Any], keys: list[str], value: Any, origin: str,
+           origins: dict[str, str]) -> None:
+    """Set ``document[Section][key]...`` to ``value`` in place, recording ``origin`` (the flag
+    that set it) in ``origins``. A key below a table changes that key and keeps the rest of the
+    table; tables on the way are copied, so ``document``'s own nested tables are untouched."""
+    section, *path = keys
+    if section not in document:
+        origins.setdefault(section, origin)
+    body = document.setdefault(section, {})
+    if not isinstance(body, dict):
+        raise UserError(f"{origin}: {section} is not a [section] in the config")
+    for depth, key in enumerate(path[:-1], start=2):
+        inner = body.get(key, {})
+        if not isinstance(inner, dict):
+            raise UserError(f"{origin}: {'.'.join(keys[:depth])} = {inner!r} is not a table; "
+                            f"set it whole instead, e.g. {'.'.join(keys[:depth])}={{...}}")
+        body[key] = dict(inner)
+        body = body[key]
+    body[path[-1]] = value
+    origins[".".join(keys[:2])] = origin
+
+
+def apply_overrides(document: dict[str, Any], overrides: list[str],
+                    origins: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return a copy of ``document`` with each ``--set Section.key=value`` applied."""
+    merged = {name: dict(body) if isinstance(body, dict) else body
+              for name, body in document.items()}
+    for text in overrides:
+        keys, value = parse_override(text)
+        assign(merged, keys, value, f"--set {text!r}", {} if origins is None else origins)
+    return merged

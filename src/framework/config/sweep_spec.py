@@ -1,0 +1,195 @@
+"""Sweeps: the ``[Sweep]`` table and ``--sweep`` flags turned into checked configurations.
+
+A sweep key is a dotted task parameter, ``"Task.param"`` or ``"Task.param.key"`` (one key of a
+table parameter); its value is a list of values (``grid`` and ``random``) or, for ``random``
+only, a distribution ``{ loguniform = [a, b] }``, ``{ uniform = [a, b] }`` or
+``{ randint = [low, high] }`` (scipy.stats', so ``high`` is excluded). The expansion itself is
+scikit-learn's ``ParameterGrid`` / ``ParameterSampler``. Each configuration is the experiment
+file with its values assigned exactly as ``--set`` would assign them, so the same checks
+(framework/schema.py, each task's ``check()``) judge it before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import luigi
+
+from framework.config import file as config_file
+from framework.config import overrides
+from framework.config.schema import task_parameters
+from framework.core.errors import UserError
+
+if TYPE_CHECKING:
+    pass
+
+SECTION = f"[{config_file.SWEEP_SECTION}]"
+OPTIONS = {
+    "method": 'how configurations are chosen: "grid" (every combination) or "random"',
+    "samples": "for random: how many configurations (default 10)",
+    "seed": "for random: the sampling seed (default 0)",
+    "metric": "what best means (default: the pipeline's headline metric, e.g. cv_accuracy_mean)",
+    "goal": '"maximize" (default) or "minimize"',
+    "register": "register the best configuration's model under this name, alias 'best'",
+}
+DISTRIBUTIONS = ("loguniform", "uniform", "randint")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep (dotted key -> values or a distribution) and how to judge the result."""
+
+    space: dict[str, Any]
+    origins: dict[str, str]
+    method: str = "grid"
+    samples: int = 10
+    seed: int = 0
+    metric: str | None = None
+    goal: str = "maximize"
+    register: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def read_spec(table: Mapping[str, Any], flags: Sequence[str],
+              registry: Mapping[str, type[luigi.Task]]) -> SweepSpec:
+    """The ``[Sweep]`` table with ``--sweep KEY=VALUE`` flags on top, checked.
+
+    Raises ``UserError`` naming the table or the flag for an unknown option, task or
+    parameter, a key inside a parameter that is not a table, or a value that is not a list.
+    """
+    entries = {key: (value, SECTION) for key, value in table.items()}
+    for text in flags:
+        key, sep, _raw = text.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--sweep {text!r}: write it as Task.param=[v1, v2], "
+                            "e.g. --sweep 'Trainer.seed=[0,1]'")
+        entries[key.strip()] = (overrides.parse_override(f"x.{text}", "--sweep")[1],
+                                f"--sweep {text!r}")
+    options = {key: value for key, (value, _) in entries.items() if "." not in key}
+    for key in options:
+        if key not in OPTIONS:
+            raise UserError(f"{entries[key][1]}: unknown sweep option {key!r}"
+                            f"{config_file.suggest(key, OPTIONS)}; options are "
+                            f"{', '.join(OPTIONS)}, and swept keys look like Task.param")
+    space = {key: value for key, (value, _) in entries.items() if "." in key}
+    origins = {key: origin for key, (_, origin) in entries.items() if "." in key}
+    if not space:
+        raise UserError(f"{SECTION}: nothing to sweep; add e.g. "
+                        '"Trainer.seed" = [0, 1], or drop the section')
+    spec = SweepSpec(space=space, origins=origins,
+                     raw={key: value for key, (value, _) in entries.items()}, **options)
+    check_options(spec)
+    for key in space:
+        check_key(key, origins[key], registry)
+    return replace(spec, space={key: check_values(key, value, origins[key], spec.method)
+                                for key, value in space.items()})
+
+
+def check_options(spec: SweepSpec) -> None:
+    def bad(name: str, wanted: str) -> UserError:
+        return UserError(f"{SECTION} {name} = {getattr(spec, name)!r}: expected {wanted}")
+
+    if spec.method not in ("grid", "random"):
+        raise bad("method", '"grid" or "random"')
+    if isinstance(spec.samples, bool) or not isinstance(spec.samples, int) or spec.samples < 1:
+        raise bad("samples", "a positive integer")
+    if isinstance(spec.seed, bool) or not isinstance(spec.seed, int):
+        raise bad("seed", "an integer")
+    if spec.goal not in ("maximize", "minimize"):
+        raise bad("goal", '"maximize" or "minimize"')
+    for name in ("metric", "register"):
+        if getattr(spec, name) is not None and not isinstance(getattr(spec, name), str):
+            raise bad(name, "a string")
+
+
+def check_values(key: str, value: Any, origin: str, method: str) -> Any:
+    """A non-empty list, or (random sweeps) a scipy.stats distribution built from a table."""
+    if isinstance(value, list) and value:
+        return value
+    if isinstance(value, dict) and method == "random":
+        return distribution(key, value, origin)
+    raise UserError(f"{origin}: {key} = {value!r}: give a non-empty list of values, e.g. "
+                    f"[1, 2], or with method = \"random\" a distribution "
+                    f"{{ {' | '.join(DISTRIBUTIONS)} = [low, high] }}")
+
+
+def distribution(key: str, table: Mapping[str, Any], origin: str) -> Any:
+    import scipy.stats
+
+    kind, bounds = next(iter(table.items())) if len(table) == 1 else ("", [])
+    numbers = (isinstance(bounds, list) and len(bounds) == 2
+               and all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds))
+    if kind not in DISTRIBUTIONS or not numbers or not bounds[0] < bounds[1]:
+        raise UserError(f"{origin}: {key} = {dict(table)!r}: write one of "
+                        f"{', '.join(f'{{ {name} = [low, high] }}' for name in DISTRIBUTIONS)} "
+                        "with low < high")
+    low, high = bounds
+    if kind == "loguniform":
+        if low <= 0:
+            raise UserError(f"{origin}: {key}: loguniform needs 0 < low < high")
+        return scipy.stats.loguniform(low, high)
+    if kind == "uniform":
+        return scipy.stats.uniform(loc=low, scale=high - low)
+    if not (isinstance(low, int) and isinstance(high, int)):
+        raise UserError(f"{origin}: {key}: randint needs integer bounds")
+    return scipy.stats.randint(low, high)
+
+
+def check_key(key: str, origin: str, registry: Mapping[str, type[luigi.Task]]) -> None:
+    """``Task.param[.key]`` must name a task parameter (a table one when it goes deeper)."""
+    task, param, *inner = key.split(".")
+    if task not in registry:
+        raise UserError(f"{origin}: unknown task {task!r} in {key!r}"
+                        f"{config_file.suggest(task, registry)}; known tasks: "
+                        f"{', '.join(sorted(registry))}")
+    params = task_parameters(registry[task])
+    if param not in params:
+        raise UserError(f"{origin}: unknown key {task}.{param}{config_file.suggest(param, params)}"
+                        f"; {task} takes: {', '.join(params) or 'none'}")
+    if inner and not isinstance(params[param], luigi.DictParameter):
+        raise UserError(f"{origin}: {task}.{param} is not a table, so {key!r} names nothing; "
+                        f"sweep {task}.{param} itself")
+
+
+def expand(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The configurations, as dotted key -> plain Python value, in the order they will run."""
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    if spec.method == "grid":
+        points: Iterable[dict[str, Any]] = ParameterGrid(spec.space)
+    else:
+        points = ParameterSampler(spec.space, n_iter=spec.samples, random_state=spec.seed)
+    # numpy scalars (from the samplers) are not TOML values; their Python twins are.
+    return [{key: value.item() if hasattr(value, "item") else value
+             for key, value in point.items()} for point in points]
+
+
+def grid_digest(spec: SweepSpec) -> str:
+    """What the expansion depends on: the space, method, samples, seed and the versions of
+    the libraries that expand it. An equal digest means an equal list of configurations."""
+    import hashlib
+    from importlib import metadata
+
+    space = {key: spec.raw[key] for key in spec.space}
+    basis = {"space": space, "method": spec.method, "samples": spec.samples, "seed": spec.seed,
+             "libraries": [metadata.version(name) for name in ("scikit-learn", "scipy")]}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def configuration(base: config_file.ExperimentConfig, point: Mapping[str, Any],
+                  spec: SweepSpec, project_root: Path) -> config_file.ExperimentConfig:
+    """``base`` with the point's values assigned as ``--set`` would (a key in a table merges)."""
+    document = {name: dict(body) for name, body in base.document.items()}
+    origins = dict(base.origins)
+    for key, value in point.items():
+        overrides.assign(document, key.split("."), value, spec.origins[key], origins)
+    return config_file.from_document(base.path, document, project_root, origins)
+
+
+def describe(point: Mapping[str, Any]) -> str:
+    """``Trainer.estimator_params.alpha=0.1 Trainer.seed=1``."""
+    return " ".join(f"{key}={json.dumps(value)}" for key, value in point.items())

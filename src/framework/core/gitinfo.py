@@ -1,0 +1,65 @@
+"""What version of the code made a run: commit, branch and uncommitted changes (GitPython)."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from framework.core.names import GIT_BRANCH_TAG, GIT_COMMIT_TAG, GIT_DIRTY_TAG
+
+# Environment files may hold secrets: their content never enters the logged diff.
+PRIVATE_FILES = (".env", ".env.*")
+
+
+@dataclass(frozen=True)
+class GitState:
+    commit: str
+    branch: str
+    dirty: bool
+    diff: str
+
+    def tags(self) -> dict[str, str]:
+        """The MLflow tags that show the state in the UI (the first two are MLflow's own)."""
+        return {
+            GIT_COMMIT_TAG: self.commit,
+            GIT_BRANCH_TAG: self.branch,
+            GIT_DIRTY_TAG: str(self.dirty).lower(),
+        }
+
+
+@cache
+def read_git_state(project_root: Path) -> GitState | None:
+    """The work tree's state, or None outside a git repository (or without git installed).
+
+    Read once per process: every run a process records (a sweep's parent and children) ran
+    the code the process imported when it started, so they record the state of that moment.
+
+    ``dirty`` counts staged, unstaged and untracked (not ignored) files; ``diff`` is the patch
+    against HEAD plus the list of untracked files, so a dirty run can be reproduced. Files named
+    like ``PRIVATE_FILES`` (in any folder) are left out of both: only a note says they changed.
+    """
+    try:
+        import git
+
+        repo = git.Repo(project_root, search_parent_directories=True)
+        commit = repo.head.commit.hexsha
+    except Exception:  # no repository, no commit yet, or no git binary: nothing to record
+        return None
+    branch = "(detached)" if repo.head.is_detached else repo.active_branch.name
+    untracked = [name for name in repo.untracked_files if not private(name)]
+    dirty = repo.is_dirty(untracked_files=False) or bool(untracked)
+    excluded = [f":(exclude,glob)**/{pattern}" for pattern in PRIVATE_FILES]
+    diff = repo.git.diff("HEAD", "--", ".", *excluded) if dirty else ""
+    hidden = [name for name in repo.git.diff("HEAD", "--name-only").splitlines() if private(name)]
+    if hidden:
+        diff += "\n# changed but not logged (may hold secrets): " + ", ".join(hidden) + "\n"
+    if untracked:
+        diff += "\n# untracked files:\n" + "\n".join(f"#   {name}" for name in untracked) + "\n"
+    return GitState(commit, branch, dirty, diff)
+
+
+def private(name: str) -> bool:
+    """True for a path whose file name matches ``PRIVATE_FILES``."""
+    return any(fnmatch.fnmatch(Path(name).name, pattern) for pattern in PRIVATE_FILES)

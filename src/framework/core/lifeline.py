@@ -1,0 +1,110 @@
+"""Processes: which are alive, holding signals back, and workers that die with their runner.
+
+Luigi runs tasks in processes forked from the runner (``--workers 2`` or more). If the runner is
+SIGKILLed, nothing tells them: they would go on writing outputs and logging into a run nobody
+will close. ``die_with_runner`` asks Linux to SIGTERM the worker when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``), and ``ensure_runner_alive`` is the check a worker makes before
+it publishes anything, for the platforms (and the race) ``prctl`` does not cover.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from framework.core.errors import Interrupted
+
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+_owner: int | None = None
+
+
+def become_owner() -> None:
+    """This process owns the run: Luigi's forked workers compare their pid and their
+    parent's with it (``in_worker``, ``ensure_runner_alive``)."""
+    global _owner
+    _owner = os.getpid()
+
+
+def owner_pid() -> int | None:
+    """The pid of the process that owns the run (None before one does)."""
+    return _owner
+
+
+class RunnerGone(RuntimeError):
+    """The runner that owns this worker's run has died; the worker must not publish."""
+
+
+def in_worker() -> bool:
+    """True in a process Luigi forked from the runner."""
+    owner = owner_pid()
+    return owner is not None and os.getpid() != owner
+
+
+def die_with_runner() -> None:
+    """In a forked worker: get SIGTERM when the runner dies (Linux), and stop now if it
+    already has. A no-op in the runner itself."""
+    if not in_worker():
+        return
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    ensure_runner_alive()  # it may have died before prctl took effect
+
+
+def ensure_runner_alive() -> None:
+    """Raise ``RunnerGone`` in a worker whose runner is no longer its parent."""
+    if in_worker() and os.getppid() != owner_pid():
+        raise RunnerGone(f"the runner (pid {owner_pid()}) is gone; not publishing anything")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def started_before(pid: int, moment: float) -> bool:
+    """True when process ``pid`` is alive and older than ``moment`` (so it may have written
+    something then); a reused pid belongs to a newer process."""
+    if not process_alive(pid):
+        return False
+    try:
+        return os.stat(f"/proc/{pid}").st_ctime <= moment + 1
+    except OSError:
+        return True  # no /proc: trust the pid
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block, then raise ``Interrupted`` if one came.
+
+    The mask stops delivery to this thread; the stand-in handlers catch a signal that
+    another thread received and Python handed to the main thread.
+    """
+    arrived: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _: arrived.append(signum))
+                for signum in DEFERRED_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+    try:
+        yield
+    finally:
+        for signum in signal.sigpending() & set(DEFERRED_SIGNALS):
+            signal.sigwait({signum})  # taken here, so it never reaches the old handler
+            arrived.append(signum)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if arrived:
+        raise Interrupted(f"signal {arrived[0]} (while the run was being closed)")

@@ -1,0 +1,82 @@
+"""Every name the runner writes into the tracking store or a manifest, defined once.
+
+Runs carry tags (searchable: reuse, lineage, sweeps and the verbs after the run query them),
+and every task output carries a ``_manifest.json`` whose keys readers depend on. A name typed
+twice drifts; so each one lives here, and everything else imports it. MLflow's own tag names
+(``mlflow.*``) are listed too, where the runner sets or reads them.
+"""
+
+from __future__ import annotations
+
+# --- Run tags set per task ----------------------------------------------------------------
+
+
+def signature_tag(task: str) -> str:
+    """What made the task's output the run wrote: the signature digest (reuse looks it up)."""
+    return f"signature.{task}"
+
+
+def output_tag(task: str) -> str:
+    """Where the run wrote the task's output (only on the run that wrote it)."""
+    return f"output.{task}"
+
+
+def manifest_tag(task: str) -> str:
+    """The SHA-256 of the manifest the run published for ``task`` (reuse and pins check it)."""
+    return f"manifest.{task}"
+
+
+def reused_tag(task: str) -> str:
+    """On a run that reused ``task``'s output: the id of the run that made it."""
+    return f"reused.{task}"
+
+
+def accepted_pin_tag(task: str) -> str:
+    """On a run that accepted a mismatching ``[PathConfig]`` pin: why it differed."""
+    return f"pin.accepted.{task}"
+
+
+def configured_tag(task: str, key: str) -> str:
+    """A parameter's configured value, kept when a pin made the run use another one."""
+    return f"config.{task}.{key}"
+
+
+REUSED_TAG_PREFIX = "reused."
+
+# --- Run tags set per run -----------------------------------------------------------------
+TASK_TAG = "task"  # the requested task(s), comma-separated
+REUSED_TAG = "reused"  # "Preprocessor,Trainer"; "" when the run computed everything
+HOST_TAG = "runner.host"  # with PID_TAG: whose process holds a RUNNING run
+PID_TAG = "runner.pid"
+GIT_DIRTY_TAG = "git.dirty"
+SWEEP_SIZE_TAG = "sweep.size"
+SWEEP_BEST_TAG = "sweep.best_run_id"
+SWEEP_GRID_TAG = "sweep.grid"  # the grid's digest (sweep_spec.grid_digest)
+SWEEP_PARAM_PREFIX = "sweep."  # the [Sweep] table's entries, as params of the parent run
+BEST_METRIC_PREFIX = "best."  # the best configuration's metrics, on the parent run
+
+# --- MLflow's own names the runner sets or reads ------------------------------------------
+PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests child runs by
+DESCRIPTION_TAG = "mlflow.note.content"
+USER_TAG = "mlflow.user"
+SOURCE_TAG_PREFIX = "mlflow.source."
+SOURCE_NAME_TAG = "mlflow.source.name"
+SOURCE_TYPE_TAG = "mlflow.source.type"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+GIT_BRANCH_TAG = "mlflow.source.git.branch"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # the input tag the UI shows as a dataset's context
+MODEL_FOLDER_TAG = "output.folder"  # logged-model tag: the verified folder it was made from
+
+# --- Manifest keys (``_manifest.json`` of every task output) ------------------------------
+MANIFEST_FILE = "_manifest.json"
+MANIFEST_FORMAT_KEY = "format"
+MANIFEST_TASK_KEY = "task"
+MANIFEST_FILES_KEY = "files"
+MANIFEST_RUN_KEY = "run_id"  # the run that produced the output
+MANIFEST_PARAMS_KEY = "params"
+MANIFEST_SIGNATURE_KEY = "signature"  # the signature digest
+MANIFEST_SIGNATURE_PARTS_KEY = "signature_parts"  # what it was computed from (to explain)
+MANIFEST_METRICS_KEY = "metrics"  # the metrics the task logged while producing it
+MANIFEST_METRICS_MODEL_KEY = "metrics_model_id"  # the logged model they were linked to
+MANIFEST_MODEL_ID_KEY = "model_id"  # the logged model made from the output

@@ -1,0 +1,246 @@
+"""What a sweep records on its parent run, and what it prints: progress, the comparison
+(``sweep.csv``, one plot of the metric per swept parameter), the best configuration, and the
+optional Model Registry entry."""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import toml
+
+from framework.config import file as config_file
+from framework.config import sweep_spec as sweep
+from framework.core.names import SWEEP_BEST_TAG, SWEEP_GRID_TAG, output_tag
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+
+    from framework.core.gitinfo import GitState
+    from framework.store.tracking import TrackedRun
+
+GRID_NAME = "sweep_grid.json"
+CSV_NAME = "sweep.csv"
+PLOT_NAME = "sweep.png"
+
+
+REUSED = "REUSED"  # the configuration's earlier run stands in for it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One configuration's result, as the comparison needs it."""
+
+    index: int
+    point: dict[str, Any]
+    status: str
+    run_id: str | None = None
+    seconds: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+
+def record_sweep(parent: TrackedRun, config: config_file.ExperimentConfig,
+                 spec: sweep.SweepSpec, points: Sequence[dict[str, Any]],
+                 git: GitState | None) -> None:
+    """The sweep's inputs: the file, the effective config, the grid, the git state."""
+    parent.log_params({f"sweep.{key}": json.dumps(value) for key, value in spec.raw.items()})
+    parent.log_artifact(config.path, "config")
+    parent.log_text(toml.dumps({**config.document, config_file.SWEEP_SECTION: spec.raw}),
+                    "effective_config.toml")
+    parent.log_text(json.dumps(list(points), indent=2) + "\n", GRID_NAME)
+    if git and git.dirty and git.diff:
+        parent.log_text(git.diff, "git.diff")
+
+
+def stored_grid(client: MlflowClient, experiment: str, digest: str
+                ) -> list[dict[str, Any]] | None:
+    """The configurations an earlier sweep with the same grid digest expanded to, if its
+    ``sweep_grid.json`` is on this machine: a rerun need not import scikit-learn to expand."""
+    from framework.store.tracking import local_path
+
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs([found.experiment_id], f"tags.`{SWEEP_GRID_TAG}` = '{digest}'",
+                              max_results=1, order_by=["attributes.start_time DESC"])
+    folder = local_path(runs[0].info.artifact_uri) if runs else None
+    try:
+        points = json.loads((folder / GRID_NAME).read_text()) if folder else None
+    except (OSError, ValueError):
+        return None
+    return points if isinstance(points, list) else None
+
+
+def metric_of(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> str | None:
+    """The metric that decides "best": ``[Sweep] metric``, else the first one logged."""
+    if spec.metric:
+        return spec.metric
+    names = sorted({name for o in outcomes for name in o.metrics})
+    return names[0] if names else None
+
+
+def ranked(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Outcomes best first; those without the metric last, in their order."""
+    metric = metric_of(spec, outcomes)
+    sign = -1.0 if spec.goal == "maximize" else 1.0
+
+    def key(outcome: Outcome) -> tuple[int, float, int]:
+        value = outcome.metrics.get(metric or "")
+        if value is None or math.isnan(value):
+            return (1, 0.0, outcome.index)
+        return (0, sign * value, outcome.index)
+
+    return sorted(outcomes, key=key)
+
+
+def best_of(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> Outcome | None:
+    metric = metric_of(spec, outcomes)
+    top = ranked(spec, outcomes)[:1]
+    return top[0] if top and metric in top[0].metrics else None
+
+
+class Progress:
+    """``3/6 done, 41 s, ~40 s left, best so far: cv_accuracy_mean 0.84 (...)``."""
+
+    def __init__(self, total: int, spec: sweep.SweepSpec) -> None:
+        self.total, self.spec = total, spec
+        self.started = time.monotonic()
+        self.outcomes: list[Outcome] = []
+
+    def done(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        metric = metric_of(self.spec, [outcome])
+        value = outcome.metrics.get(metric or "")
+        shown = f"{metric} {value:.4f}" if value is not None else outcome.error
+        print(f"  [{outcome.index + 1}/{self.total}] {outcome.status:<8} "
+              f"{outcome.seconds:5.1f}s  {sweep.describe(outcome.point)}  {shown}  "
+              f"run {outcome.run_id or '-'}", flush=True)
+        count, elapsed = len(self.outcomes), time.monotonic() - self.started
+        left = elapsed / count * (self.total - count)
+        line = f"{count}/{self.total} done, {elapsed:.0f} s, ~{left:.0f} s left"
+        best = best_of(self.spec, self.outcomes)
+        if best is not None:
+            metric = metric_of(self.spec, self.outcomes)
+            line += (f", best so far: {metric} {best.metrics[metric or '']:.4f} "
+                     f"({sweep.describe(best.point)})")
+        print(line, flush=True)
+
+
+def table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> pd.DataFrame:
+    """One row per configuration, best first: swept values, status, run id, metrics."""
+    import pandas as pd
+
+    rows = [{"configuration": o.index + 1, **o.point, "status": o.status, "run_id": o.run_id,
+             "seconds": round(o.seconds, 2), **dict(sorted(o.metrics.items()))}
+            for o in ranked(spec, outcomes)]
+    return pd.DataFrame(rows)
+
+
+def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcome]
+            ) -> Outcome | None:
+    """Log the comparison on the parent run; return the best outcome (None if none has the
+    metric). Runs also when the sweep was interrupted, over what finished."""
+    if not outcomes:
+        return None
+    frame = table(spec, outcomes)
+    metric = metric_of(spec, outcomes)
+    with tempfile.TemporaryDirectory(prefix="sweep-") as scratch:
+        frame.to_csv(Path(scratch) / CSV_NAME, index=False)
+        parent.log_artifact(Path(scratch) / CSV_NAME)
+        if metric is not None:
+            plot(spec, outcomes, metric, Path(scratch) / PLOT_NAME)
+            parent.log_artifact(Path(scratch) / PLOT_NAME)
+    best = best_of(spec, outcomes)
+    if best is not None and best.run_id:
+        parent.set_tags({SWEEP_BEST_TAG: best.run_id, "sweep.metric": metric,
+                         "sweep.best_configuration": sweep.describe(best.point)})
+        from framework.store.tracking import log_metrics, tracking_uri
+
+        log_metrics(tracking_uri(), parent.run_id,
+                    {f"best.{name}": value for name, value in best.metrics.items()})
+        if spec.register:
+            register(parent, best.run_id, spec.register)
+    return best
+
+
+def plot(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], metric: str, path: Path) -> None:
+    """The metric against each swept parameter, one panel each."""
+    # matplotlib's object API without pyplot: no global figure state, and a lighter import.
+    from matplotlib.figure import Figure
+
+    keys = list(spec.space)
+    figure = Figure(figsize=(4.5 * len(keys), 3.6))
+    axes = figure.subplots(1, len(keys), squeeze=False)
+    for axis, key in zip(axes[0], keys, strict=True):
+        points = [(o.point[key], o.metrics[metric]) for o in outcomes if metric in o.metrics]
+        numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x, _ in points)
+        if numeric:
+            axis.scatter([x for x, _ in points], [y for _, y in points])
+            positive = [x for x, _ in points if x > 0]
+            if len(positive) == len(points) and points and max(positive) / min(positive) >= 100:
+                axis.set_xscale("log")
+        else:
+            labels = sorted({json.dumps(x) for x, _ in points})
+            axis.scatter([labels.index(json.dumps(x)) for x, _ in points],
+                         [y for _, y in points])
+            axis.set_xticks(range(len(labels)), labels, rotation=30)
+        axis.set_xlabel(key)
+        axis.set_ylabel(metric)
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{metric} ({spec.goal}) over {len(outcomes)} configurations")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def register(parent: TrackedRun, run_id: str, name: str) -> None:
+    """Register the MLflow model among ``run_id``'s task outputs as ``name``, alias ``best``."""
+    from mlflow.exceptions import MlflowException
+
+    client = parent.client
+    tags = client.get_run(run_id).data.tags
+    for key, folder in sorted(tags.items()):
+        if not key.startswith("output.") and not key.startswith("reused."):
+            continue
+        if key.startswith("reused."):
+            folder = client.get_run(folder).data.tags.get(output_tag(key[7:]), "")
+        models = sorted(Path(folder).glob("*/MLmodel")) if folder else []
+        if models:
+            try:
+                client.get_registered_model(name)
+            except MlflowException:
+                client.create_registered_model(name)
+            version = client.create_model_version(name, str(models[0].parent), run_id=run_id)
+            client.set_registered_model_alias(name, "best", version.version)
+            parent.set_tags({"sweep.registered_model": f"{name}/{version.version}"})
+            print(f"registered {name} version {version.version} (alias best) from run "
+                  f"{run_id}", flush=True)
+            return
+    print(f"nothing registered: run {run_id} has no MLflow model among its outputs",
+          flush=True)
+
+
+def print_table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], best: Outcome | None
+                ) -> None:
+    """The comparison at the end of the command, best first."""
+    if not outcomes:
+        return
+    frame = table(spec, outcomes)
+    metric = metric_of(spec, outcomes)
+    wanted = [c for c in frame.columns if c in ("configuration", *spec.space, "status", "run_id")
+              or (metric and c == metric) or str(c).endswith("_mean")]
+    print(f"\nsweep results, best first by {metric} ({spec.goal}):", flush=True)
+    print(frame[wanted].to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
+    if best is not None:
+        print(f"best: run {best.run_id} ({sweep.describe(best.point)})", flush=True)
+    elif metric:
+        print(f"no configuration logged {metric}; set [Sweep] metric to one they log",
+              flush=True)

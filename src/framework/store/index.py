@@ -1,0 +1,119 @@
+"""Finding earlier outputs of a task in the tracking store, by the runs' tags.
+
+A run that wrote a task's output carries ``output.<Task>`` (where), ``signature.<Task>`` (what
+made it) and ``manifest.<Task>`` (the digest of the manifest it published). An output counts
+only when it verifies and its manifest is still the one its run recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from framework.core import names
+from framework.core.names import manifest_tag, output_tag, signature_tag
+from framework.outputs.folder import OutputFolder
+from framework.outputs.signature import Signature
+from framework.store import remote_outputs as remote
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+
+CANDIDATES = 20  # newest matching runs examined before giving up on reuse
+
+
+def stored_signature(output: OutputFolder) -> Signature | None:
+    manifest = output.manifest() or {}
+    parts = manifest.get(names.MANIFEST_SIGNATURE_PARTS_KEY)
+    return Signature.from_parts(parts) if isinstance(parts, dict) else None
+
+
+class OutputIndex:
+    """Finds earlier outputs of a task in the tracking store by the runs' signature tags.
+
+    An output is used from where its run keeps it: a folder of this machine (the run's
+    artifacts, or this machine's own copy of a run logged to a server), else a verified copy
+    of the run's remote ``<Task>`` artifacts in the local cache (``framework.remote``).
+    ``refused`` says, per task, why a matching remote output was not used.
+    """
+
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
+        self._experiments: list[str] | None = None
+        self.refused: dict[str, str] = {}
+
+    def experiments(self) -> list[str]:
+        if self._experiments is None:
+            self._experiments = [e.experiment_id for e in self.client.search_experiments()]
+        return self._experiments
+
+    def _runs(self, task: str, condition: str = "") -> Iterable[Run]:
+        """The newest runs that wrote ``task``'s output (and match ``condition``). Runs that
+        only reused it carry no ``output.<Task>`` tag, so however often an output is reused,
+        the run that made it stays in view."""
+        if not self.experiments():
+            return
+        wrote = f"tags.`{output_tag(task)}` LIKE '%'"
+        yield from self.client.search_runs(
+            self.experiments(), filter_string=f"{wrote} and {condition}" if condition else wrote,
+            max_results=CANDIDATES, order_by=["attributes.start_time DESC"])
+
+    def find(self, signature: Signature, required: Sequence[str] = ()
+             ) -> tuple[str, Path] | None:
+        """A verified output with exactly this signature, whose manifest is the one its run
+        recorded: (producing run id, folder)."""
+        task, digest = signature.task, signature.digest
+        condition = f"tags.`{signature_tag(task)}` = '{digest}'"
+        for run in self._runs(task, condition):
+            recorded = run.data.tags.get(manifest_tag(task))
+            if not recorded:  # still running, or it failed
+                continue
+            output, why = self.located(run, task, tuple(required), recorded)
+            manifest = output.manifest() if output is not None else None
+            if output is not None and (manifest or {}).get(names.MANIFEST_SIGNATURE_KEY) == digest:
+                return run.info.run_id, output.path
+            if why:
+                self.refused.setdefault(task, f"the output of run {run.info.run_id} on the "
+                                              f"server does not verify: {why}")
+        return None
+
+    def located(self, run: Run, task: str, required: tuple[str, ...], recorded: str
+                ) -> tuple[OutputFolder | None, str]:
+        """``run``'s verified output of ``task`` on this machine, else ``(None, why)``."""
+        folder = Path(run.data.tags[output_tag(task)])
+        remote_run = remote.is_remote(run.info.artifact_uri)
+        if not remote_run or remote.is_own(folder):
+            output = OutputFolder(folder, task, required)
+            if output.exists() and output.manifest_digest() == recorded:
+                return output, ""
+            if not remote_run:
+                return None, ""
+        return remote.fetch(self.client, run, task, required, recorded)
+
+    def recorded_digest(self, run_id: str, task: str) -> str | None:
+        """The manifest digest run ``run_id`` recorded for ``task``, None if none or no run."""
+        try:
+            return self.client.get_run(run_id).data.tags.get(manifest_tag(task))
+        except MlflowException:
+            return None
+
+    def latest(self, task: str) -> Signature | None:
+        """The signature of the newest complete output of ``task``, whatever it was (for a
+        remote one, read from its manifest alone, which must be the one its run recorded)."""
+        for run in self._runs(task):
+            folder = Path(run.data.tags[output_tag(task)])
+            recorded = run.data.tags.get(manifest_tag(task))
+            if remote.is_remote(run.info.artifact_uri) and not remote.is_own(folder):
+                manifest = remote.manifest(self.client, run, task, recorded) if recorded else None
+                parts = (manifest or {}).get(names.MANIFEST_SIGNATURE_PARTS_KEY)
+                found = Signature.from_parts(parts) if isinstance(parts, dict) else None
+            else:
+                output = OutputFolder(folder, task)
+                found = stored_signature(output) if output.exists() else None
+            if found is not None:
+                return found
+        return None

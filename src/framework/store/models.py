@@ -1,0 +1,93 @@
+"""Task outputs that are MLflow models: logged models, their links, and the registry.
+
+A task that sets ``RunTask.model_folder`` declares that this sub-folder of its output is an
+MLflow model (an ``MLmodel`` file and what it names). When the task publishes its folder, the
+framework also makes it an MLflow 3 *logged model* linked to the producing run, and records the
+model id in the output's manifest. The verified folder stays the source of truth (reuse and
+pins still go through it); the logged model is what the UI, ``models:/<model_id>`` URIs and the
+Model Registry know. A run that reuses the output is linked to that same model, never a copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from framework.core.names import (
+    MANIFEST_MODEL_ID_KEY,
+    MODEL_FOLDER_TAG,
+    SOURCE_TAG_PREFIX,
+    USER_TAG,
+)
+from framework.outputs.folder import OutputFolder
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+
+
+
+def create(client: MlflowClient, run_id: str, task: str, folder: Path, final_folder: Path,
+           params: Mapping[str, str]) -> str:
+    """A PENDING logged model holding a copy of the MLflow model in ``folder``; its id.
+
+    MLflow keeps a logged model's files in its own artifact location (there is no public way
+    to point it at ours), hence the one copy, made from the staged files before they publish.
+    """
+    from mlflow.entities import LoggedModelOutput
+
+    run = client.get_run(run_id)
+    # Who made it and from which code, as on the run (the model page shows them).
+    inherited = {key: value for key, value in run.data.tags.items()
+                 if key.startswith(SOURCE_TAG_PREFIX) or key == USER_TAG}
+    model = client.create_logged_model(
+        run.info.experiment_id, name=task, source_run_id=run_id, params=dict(params),
+        tags={**inherited, MODEL_FOLDER_TAG: str(final_folder)})
+    # The run page lists a run's logged models from its outputs.
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
+    client.log_model_artifacts(model.model_id, str(folder))
+    return str(model.model_id)
+
+
+def finalize(client: MlflowClient, model_id: str, ok: bool) -> None:
+    client.finalize_logged_model(model_id, "READY" if ok else "FAILED")
+
+
+def model_id_of(output: OutputFolder) -> str | None:
+    """The logged model recorded in a complete output's manifest, if any."""
+    value = (output.manifest() or {}).get(MANIFEST_MODEL_ID_KEY)
+    return str(value) if value else None
+
+
+def link_inputs(client: MlflowClient, run_id: str, model_ids: Iterable[str]) -> None:
+    """Record on ``run_id`` that it used these (earlier) logged models."""
+    from mlflow.entities import LoggedModelInput
+
+    inputs = [LoggedModelInput(model_id) for model_id in dict.fromkeys(model_ids)]
+    if inputs:
+        client.log_inputs(run_id, models=inputs)
+
+
+def register(client: MlflowClient, name: str, model_id: str) -> str:
+    """Register ``model_id`` as a version of ``name`` (created if missing); the version.
+
+    A model already registered under ``name`` keeps its version: a run that reuses it does
+    not add a duplicate.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+    source = f"models:/{model_id}"
+    # Searched versions carry their source but not always their model id.
+    for version in client.search_model_versions(f"name = '{name}'"):
+        if version.source == source or version.model_id == model_id:
+            return str(version.version)
+    model = client.get_logged_model(model_id)
+    created = client.create_model_version(name, source=source,
+                                          run_id=model.source_run_id, model_id=model_id)
+    return str(created.version)

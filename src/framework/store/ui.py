@@ -1,0 +1,52 @@
+"""Addresses in the MLflow UI, and what the UI needs to know about our experiments.
+
+MLflow 3.17's UI opens an experiment in its GenAI mode unless the address says otherwise
+(checked in Chromium: the experiment tag alone does not switch it), so every link the runner
+prints or writes carries ``workflowType=machine_learning``, which opens the runs table and run
+pages in model-training mode. The links are hash routes, so they work relative to wherever the
+UI is served; ``UI_BASE`` is the address of the shipped ``docker compose up``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from framework.core.names import EXPERIMENT_KIND_TAG
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+UI_BASE = "http://127.0.0.1:5000"
+MODE = "workflowType=machine_learning"
+# The experiment tag MLflow uses to tell model-training experiments from GenAI ones.
+KIND = "custom_model_development"
+
+
+def run_route(experiment_id: str, run_id: str) -> str:
+    """The in-app route of a run's page, in model-training mode (``#/...``)."""
+    return f"#/experiments/{experiment_id}/runs/{run_id}?{MODE}"
+
+
+def experiment_route(experiment_id: str) -> str:
+    """The in-app route of an experiment's runs table, in model-training mode."""
+    return f"#/experiments/{experiment_id}/runs?{MODE}"
+
+
+def model_route(experiment_id: str, model_id: str) -> str:
+    """The in-app route of a logged model's page, in model-training mode."""
+    return f"#/experiments/{experiment_id}/models/{model_id}?{MODE}"
+
+
+def run_url(experiment_id: str, run_id: str, base: str = UI_BASE) -> str:
+    return f"{base}/{run_route(experiment_id, run_id)}"
+
+
+def experiment_url(experiment_id: str, base: str = UI_BASE) -> str:
+    return f"{base}/{experiment_route(experiment_id)}"
+
+
+def mark_training_experiment(client: MlflowClient, experiment_id: str) -> None:
+    """Tag the experiment as model development unless it already says what it is."""
+    experiment = client.get_experiment(experiment_id)
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, KIND)
