@@ -211,6 +211,7 @@ def test_closing_survives_a_locked_store_and_a_signal_meanwhile(tmp_path: Path):
 # --- 7. luigid binds to loopback -----------------------------------------------------------
 
 def test_the_readme_luigid_command_binds_to_loopback():
-    commands = re.findall(r"`(luigid [^`]*)`", (REPO / "README.md").read_text())
+    documentation = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    commands = re.findall(r"`(luigid [^`]*)`", "\n".join(p.read_text() for p in documentation))
     assert commands
     assert all("--address 127.0.0.1" in command for command in commands)
