@@ -9,7 +9,7 @@ The engine (the ``framework`` package) is not followed: how a run is described, 
 or scheduled does not change what a task writes, so editing it must not recompute anyone's
 outputs. The one part of the engine that does shape an output folder (staging, the manifest,
 the publish step) is covered by ``OUTPUT_FORMAT`` instead, which
-``tests/unit/test_output_format.py`` forces to be bumped when that code changes.
+``tests/unit/outputs/test_output_format.py`` forces to be bumped when that code changes.
 
 Equal signatures mean an output can be reused; the parts are kept too, so that a difference
 can be explained ("parameter Trainer.seed 0 -> 1").

@@ -1,0 +1,75 @@
+"""Smoke test of the benchmark: ``python bench/run.py --quick`` runs and writes sane JSON.
+
+The benchmark itself is not part of the test suite (a full run takes about 20 minutes); this
+only checks, on tiny sizes, that every section runs end to end against the real Titanic data
+(``TITANIC_DATA_DIR``) and reports positive numbers. It takes about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 90
+TITANIC_KINDS = ("plain", "runner_first", "runner_full", "runner_reused")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data = os.environ.get("TITANIC_DATA_DIR") or str(REPO / "input")
+    out = tmp_path_factory.mktemp("bench") / "latest.json"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_PARSER")}
+    finished = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--data", data, "--out", str(out),
+         "--work", str(out.parent / "work")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "| target |" in finished.stdout
+    return json.loads(out.read_text())
+
+
+def positive(summary: dict[str, Any]) -> bool:
+    return summary["wall_s"] > 0 and summary["peak_mib"] > 0 and summary["time_ratio"] > 0
+
+
+@pytest.mark.slow
+def test_titanic_section_compares_the_runner_with_the_plain_script(
+        results: dict[str, Any]) -> None:
+    titanic = results["titanic"]
+    assert all(positive(titanic[kind]) for kind in TITANIC_KINDS)
+    assert titanic["plain"]["time_ratio"] == 1.0
+    assert titanic["checks"] == {"rerun_reused_all": True, "same_outputs_as_plain": True}
+
+
+@pytest.mark.slow
+def test_scale_section_measures_both_sides_on_synthetic_data(results: dict[str, Any]) -> None:
+    sizes = results["scale"]["sizes"]
+    assert list(sizes) == ["1000"]
+    assert positive(sizes["1000"]["plain"]) and positive(sizes["1000"]["runner"])
+    assert sizes["1000"]["checks"]["same_outputs_as_plain"] is True
+
+
+@pytest.mark.slow
+def test_lookup_section_times_every_task(results: dict[str, Any]) -> None:
+    levels = results["lookup"]["levels"]
+    assert list(levels) == ["1", "50"]
+    for level in levels.values():
+        assert set(level["tasks"]) == {"Preprocessor", "Trainer", "Evaluator", "Prediction"}
+        assert all(task["hit_ms"] > 0 for task in level["tasks"].values())
+        assert level["dry_run_reused_all"] is True
+    assert results["lookup"]["client_create_ms_per_run"] > 0
+
+
+@pytest.mark.slow
+def test_targets_are_evaluated(results: dict[str, Any]) -> None:
+    names = [target["target"] for target in results["targets"]]
+    assert any(name.startswith("Titanic full run") for name in names)
+    assert all(isinstance(target["met"], bool) for target in results["targets"])

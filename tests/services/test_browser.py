@@ -1,0 +1,187 @@
+"""The MLflow UI as a person sees it: pages rendered by headless Chromium, after their JavaScript.
+
+A fresh run and a fully reused run of the seed config (Evaluator + Prediction), the compose
+file's ``mlflow server`` command over their store (tests/support/servers.py), and Chromium
+loading the
+links the runner prints. Assertions are on the rendered DOM (``--dump-dom``); every page is
+also saved as a PNG under this module's temp folder (see docs/development.md, "Screenshots of
+the UI").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from support.project import SEED_CONFIG, Project, copy_project
+from support.servers import running_service
+
+ROOTS = ("--task", "Evaluator", "--task", "Prediction")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--window-size=1600,1000")
+# Virtual time lets the page's requests and rendering finish before the DOM is dumped; a
+# page that has not rendered what a test waits for is loaded again with more time.
+BUDGETS_MS = (15_000, 30_000, 60_000)
+MODE = "workflowType=machine_learning"
+LINK = re.compile(r"https?://\S+")
+
+
+def chromium() -> str:
+    """The Chromium binary. Missing on CI is a failure (CI installs it, see .ci/run)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = "Chromium is not installed: apt-get install -y chromium"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass(frozen=True)
+class Site:
+    project: Project
+    url: str
+    experiment_id: str
+    fresh_id: str
+    reused_id: str
+    model_id: str
+    printed: dict[str, str]  # run -> the link the runner printed for it
+    shots: Path
+
+    def show(self, link: str, name: str, waiting_for: str) -> str:
+        """``link`` (as printed, on 127.0.0.1:5000) opened on the test server; its DOM text.
+
+        Saves ``<shots>/<name>.png``. Waits (reloading with a longer budget) until the
+        rendered page contains ``waiting_for``.
+        """
+        url = link.replace("http://127.0.0.1:5000", self.url)
+        dom = ""
+        for budget in BUDGETS_MS:
+            profile = self.shots / f".profile-{name}"
+            shutil.rmtree(profile, ignore_errors=True)
+            result = subprocess.run(
+                [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                 f"--virtual-time-budget={budget}", f"--screenshot={self.shots / name}.png",
+                 "--dump-dom", url],
+                capture_output=True, text=True, timeout=budget / 1000 + 60, check=False)
+            shutil.rmtree(profile, ignore_errors=True)
+            assert result.returncode == 0, result.stderr[-2000:]
+            dom = result.stdout
+            if waiting_for in text_of(dom):
+                return dom
+        raise AssertionError(f"{url} never showed {waiting_for!r}:\n{text_of(dom)[:3000]}")
+
+
+def text_of(dom: str) -> str:
+    """The visible text of a dumped page, whitespace collapsed."""
+    import html
+
+    body = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", dom, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def hrefs(dom: str) -> list[str]:
+    import html
+
+    return [html.unescape(href) for href in re.findall(r'href="([^"]*)"', dom)]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Iterator[Site]:
+    chromium()  # fail (CI) or skip before spending the runs
+    base = tmp_path_factory.mktemp("browser")
+    project = copy_project(base / "project", titanic_dir)
+    project.write_config(SEED_CONFIG)
+    project.git("commit", "-qam", "the seed config")
+    printed = {}
+    for name in ("fresh", "reused"):
+        result = project.run(*ROOTS)
+        assert result.returncode == 0, result.stdout + result.stderr
+        (printed[name],) = (link for line in result.stdout.splitlines() if "browse:" in line
+                            for link in LINK.findall(line))
+    reused, fresh = project.runs()
+    manifest = Path(fresh.data.tags["output.Trainer"]) / "_manifest.json"
+    model_id = json.loads(manifest.read_text())["model_id"]
+    shots = base / "screenshots"
+    shots.mkdir()
+    with running_service("mlflow", project.root,
+                         extra_env={"MLFLOW_DISABLE_TELEMETRY": "true"}) as url:
+        yield Site(project, url, fresh.info.experiment_id, fresh.info.run_id,
+                   reused.info.run_id, model_id, printed, shots)
+    print(f"screenshots: {shots}")
+
+
+def assert_model_training_mode(text: str) -> None:
+    # The model-training sidebar; GenAI mode shows "Evaluation runs", "Prompts", "Judges".
+    assert "Model registry" in text
+    assert "Evaluation runs" not in text and "Judges" not in text
+
+
+def run_name(site: Site, run_id: str) -> str:
+    return str(MlflowClient(site.project.tracking_uri).get_run(run_id).info.run_name)
+
+
+def test_the_runs_table_shows_dataset_source_and_model(site: Site):
+    from framework.store.ui import experiment_url
+
+    dom = site.show(experiment_url(site.experiment_id), "runs", "train.csv")
+    text = text_of(dom)
+    assert_model_training_mode(text)
+    assert "Dataset Duration Source Models" in text
+    for run_id in (site.fresh_id, site.reused_id):
+        assert run_name(site, run_id) in text
+    assert text.count("train.csv (") >= 2  # both runs: the reused one read the same data
+    assert text.count("runner.py") >= 2
+    assert f"#/experiments/{site.experiment_id}/models/{site.model_id}" in hrefs(dom)
+
+
+def test_the_fresh_run_page_shows_source_commit_dataset_and_logged_model(site: Site):
+    dom = site.show(site.printed["fresh"], "fresh-run", "Logged models")
+    text = text_of(dom)
+    assert_model_training_mode(text)
+    commit = site.project.git("rev-parse", "HEAD")[:7]
+    assert re.search(rf"Source runner\.py main {commit}", text), text[:3000]
+    # "training" in the DOM; the UI capitalises it with CSS.
+    assert re.search(r"Datasets train\.csv \([0-9a-f]{8}\) training", text), text[:3000]
+    assert re.search(r"Logged models \(1\).* Output 0 \S* ?Trainer Ready", text), text[:4000]
+    assert f"#/experiments/{site.experiment_id}/models/{site.model_id}" in hrefs(dom)
+
+
+def test_the_reused_run_page_links_to_the_run_that_made_its_outputs(site: Site):
+    dom = site.show(site.printed["reused"], "reused-run", "Reused outputs")
+    text = text_of(dom)
+    assert_model_training_mode(text)
+    source = f"#/experiments/{site.experiment_id}/runs/{site.fresh_id}?{MODE}"
+    assert hrefs(dom).count(source) >= 2  # one per reused task (the list may be folded)
+    assert f"Preprocessor : reused from run {site.fresh_id[:8]}" in text
+    # The same model, as an input: no copy was made.
+    assert re.search(r"Logged models \(1\).* Input - \S* ?Trainer Ready", text), text[:4000]
+    assert "Datasets train.csv (" in text
+
+
+def test_the_model_page_shows_params_metrics_and_both_runs(site: Site):
+    from framework.store.ui import model_route
+
+    link = f"http://127.0.0.1:5000/{model_route(site.experiment_id, site.model_id)}"
+    text = text_of(site.show(link, "model", "cv_accuracy_mean"))
+    assert_model_training_mode(text)
+    assert "Trainer" in text and "Ready" in text
+    assert "Parameters (4)" in text and "estimator sklearn.linear_model.RidgeClassifier" in text
+    # The metrics once, from the run that evaluated the model. The page lists the runs that
+    # logged metrics for it; the reused run shows the model among its inputs instead.
+    assert text.count("cv_accuracy_mean") == 1
+    fresh = run_name(site, site.fresh_id)
+    assert f"Source run {fresh}" in text
+    commit = site.project.git("rev-parse", "HEAD")[:7]
+    assert f"Logged from runner.py main {commit}" in text
+    assert f"cv_accuracy_mean - {fresh} 0." in text
