@@ -52,6 +52,11 @@ GIT_DIRTY_TAG = "git.dirty"
 SWEEP_SIZE_TAG = "sweep.size"
 SWEEP_BEST_TAG = "sweep.best_run_id"
 SWEEP_GRID_TAG = "sweep.grid"  # the grid's digest (sweep_spec.grid_digest)
+SWEEP_METRIC_TAG = "sweep.metric"  # what "best" meant
+SWEEP_BEST_CONFIGURATION_TAG = "sweep.best_configuration"
+SWEEP_REGISTERED_TAG = "sweep.registered_model"  # "<name>/<version>"
+CLOSED_BY_TAG = "runner.closed_by"  # on a run a later runner closed: why
+OUTPUT_TAG_PREFIX = "output."
 SWEEP_PARAM_PREFIX = "sweep."  # the [Sweep] table's entries, as params of the parent run
 BEST_METRIC_PREFIX = "best."  # the best configuration's metrics, on the parent run
 

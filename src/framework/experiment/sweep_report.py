@@ -17,7 +17,18 @@ import toml
 
 from framework.config import file as config_file
 from framework.config import sweep_spec as sweep
-from framework.core.names import SWEEP_BEST_TAG, SWEEP_GRID_TAG, output_tag
+from framework.core.names import (
+    BEST_METRIC_PREFIX,
+    OUTPUT_TAG_PREFIX,
+    REUSED_TAG_PREFIX,
+    SWEEP_BEST_CONFIGURATION_TAG,
+    SWEEP_BEST_TAG,
+    SWEEP_GRID_TAG,
+    SWEEP_METRIC_TAG,
+    SWEEP_PARAM_PREFIX,
+    SWEEP_REGISTERED_TAG,
+    output_tag,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +63,8 @@ def record_sweep(parent: TrackedRun, config: config_file.ExperimentConfig,
                  spec: sweep.SweepSpec, points: Sequence[dict[str, Any]],
                  git: GitState | None) -> None:
     """The sweep's inputs: the file, the effective config, the grid, the git state."""
-    parent.log_params({f"sweep.{key}": json.dumps(value) for key, value in spec.raw.items()})
+    parent.log_params({f"{SWEEP_PARAM_PREFIX}{key}": json.dumps(value)
+                       for key, value in spec.raw.items()})
     parent.log_artifact(config.path, "config")
     parent.log_text(toml.dumps({**config.document, config_file.SWEEP_SECTION: spec.raw}),
                     "effective_config.toml")
@@ -161,12 +173,12 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
             parent.log_artifact(Path(scratch) / PLOT_NAME)
     best = best_of(spec, outcomes)
     if best is not None and best.run_id:
-        parent.set_tags({SWEEP_BEST_TAG: best.run_id, "sweep.metric": metric,
-                         "sweep.best_configuration": sweep.describe(best.point)})
+        parent.set_tags({SWEEP_BEST_TAG: best.run_id, SWEEP_METRIC_TAG: metric,
+                         SWEEP_BEST_CONFIGURATION_TAG: sweep.describe(best.point)})
         from framework.store.tracking import log_metrics, tracking_uri
 
         log_metrics(tracking_uri(), parent.run_id,
-                    {f"best.{name}": value for name, value in best.metrics.items()})
+                    {f"{BEST_METRIC_PREFIX}{name}": value for name, value in best.metrics.items()})
         if spec.register:
             register(parent, best.run_id, spec.register)
     return best
@@ -208,10 +220,11 @@ def register(parent: TrackedRun, run_id: str, name: str) -> None:
     client = parent.client
     tags = client.get_run(run_id).data.tags
     for key, folder in sorted(tags.items()):
-        if not key.startswith("output.") and not key.startswith("reused."):
+        if not key.startswith((OUTPUT_TAG_PREFIX, REUSED_TAG_PREFIX)):
             continue
-        if key.startswith("reused."):
-            folder = client.get_run(folder).data.tags.get(output_tag(key[7:]), "")
+        if key.startswith(REUSED_TAG_PREFIX):
+            task = key.removeprefix(REUSED_TAG_PREFIX)
+            folder = client.get_run(folder).data.tags.get(output_tag(task), "")
         models = sorted(Path(folder).glob("*/MLmodel")) if folder else []
         if models:
             try:
@@ -220,7 +233,7 @@ def register(parent: TrackedRun, run_id: str, name: str) -> None:
                 client.create_registered_model(name)
             version = client.create_model_version(name, str(models[0].parent), run_id=run_id)
             client.set_registered_model_alias(name, "best", version.version)
-            parent.set_tags({"sweep.registered_model": f"{name}/{version.version}"})
+            parent.set_tags({SWEEP_REGISTERED_TAG: f"{name}/{version.version}"})
             print(f"registered {name} version {version.version} (alias best) from run "
                   f"{run_id}", flush=True)
             return

@@ -27,6 +27,7 @@ from mlflow.utils.time import get_current_time_millis
 
 from framework.core.lifeline import process_alive, signals_deferred, started_before
 from framework.core.names import (
+    CLOSED_BY_TAG,
     DESCRIPTION_TAG,
     HOST_TAG,
     PARENT_TAG,
@@ -188,7 +189,7 @@ def close_orphans(client: MlflowClient) -> None:
         for run in running:
             pid = int(run.data.tags.get(PID_TAG, "0"))
             if pid and not process_alive(pid):
-                client.set_tag(run.info.run_id, "runner.closed_by",
+                client.set_tag(run.info.run_id, CLOSED_BY_TAG,
                                "a later run: process was gone")
                 client.set_terminated(run.info.run_id, KILLED)
                 if (folder := local_path(run.info.artifact_uri)) is not None:
