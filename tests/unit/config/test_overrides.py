@@ -1,0 +1,94 @@
+"""``--set Section.key=value``: values read as TOML (else as strings), dotted keys into tables,
+and one error line naming the flag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from framework.config.overrides import apply_overrides, parse_override
+from framework.core.errors import UserError
+
+
+@pytest.mark.parametrize(("text", "keys", "value"), [
+    ("Trainer.seed=1", ["Trainer", "seed"], 1),
+    ("Trainer.alpha=0.5", ["Trainer", "alpha"], 0.5),
+    ("Preprocessor.scale_numeric=true", ["Preprocessor", "scale_numeric"], True),
+    ("Trainer.estimator=sklearn.svm.SVC", ["Trainer", "estimator"], "sklearn.svm.SVC"),
+    ('Trainer.estimator="quoted"', ["Trainer", "estimator"], "quoted"),
+    ("Preprocessor.columns=['a', 'b']", ["Preprocessor", "columns"], ["a", "b"]),
+    ("Trainer.estimator_params={max_depth = 5}", ["Trainer", "estimator_params"],
+     {"max_depth": 5}),
+    ("Trainer.estimator_params.max_depth=5", ["Trainer", "estimator_params", "max_depth"], 5),
+    (" Trainer . seed = 2 ", ["Trainer", "seed"], 2),
+    ("Trainer.note=a=b", ["Trainer", "note"], "a=b"),
+    ("Trainer.note=", ["Trainer", "note"], ""),
+])
+def test_a_value_is_read_as_toml_else_kept_as_a_string(text: str, keys: list[str], value: Any):
+    assert parse_override(text) == (keys, value)
+    assert type(parse_override(text)[1]) is type(value)
+
+
+def test_absurd_nesting_is_a_string_not_a_crash():
+    text = "Trainer.x=" + "[" * 100_000
+    assert parse_override(text) == (["Trainer", "x"], "[" * 100_000)
+
+
+@pytest.mark.parametrize("text", ["seed=1", "Trainer.seed", "Trainer..seed=1", ".seed=1",
+                                  "Trainer.=1", "=1"])
+def test_a_malformed_override_names_the_flag_and_the_form(text: str):
+    with pytest.raises(UserError) as refused:
+        parse_override(text)
+    assert str(refused.value) == (
+        f"--set {text!r}: write it as Section.key=value, e.g. Trainer.seed=1, "
+        "or Section.table.key=value for one key of a table")
+
+
+def test_the_error_names_the_flag_it_came_from():
+    with pytest.raises(UserError, match=r"^--sweep 'seed': write it as Section\.key=value"):
+        parse_override("seed", "--sweep")
+
+
+def test_overrides_apply_in_order_and_record_which_flag_set_what():
+    document = {"RunConfig": {"task": "Trainer"}, "Trainer": {"seed": 0, "alpha": 1.0}}
+    origins: dict[str, str] = {}
+    merged = apply_overrides(document, ["Trainer.seed=1", "Trainer.seed=2", "Evaluator.folds=3"],
+                             origins)
+    assert merged == {"RunConfig": {"task": "Trainer"}, "Trainer": {"seed": 2, "alpha": 1.0},
+                      "Evaluator": {"folds": 3}}
+    assert origins == {"Trainer.seed": "--set 'Trainer.seed=2'",
+                       "Evaluator": "--set 'Evaluator.folds=3'",
+                       "Evaluator.folds": "--set 'Evaluator.folds=3'"}
+    assert document == {"RunConfig": {"task": "Trainer"}, "Trainer": {"seed": 0, "alpha": 1.0}}
+
+
+def test_a_key_inside_a_table_keeps_the_rest_and_leaves_the_original_alone():
+    params = {"max_depth": 3, "criterion": "gini"}
+    document = {"Trainer": {"estimator_params": params}}
+    merged = apply_overrides(document, ["Trainer.estimator_params.max_depth=5",
+                                        "Trainer.estimator_params.extra.deep=true"])
+    assert merged == {"Trainer": {"estimator_params": {"max_depth": 5, "criterion": "gini",
+                                                       "extra": {"deep": True}}}}
+    assert params == {"max_depth": 3, "criterion": "gini"}
+    assert document == {"Trainer": {"estimator_params": params}}
+
+
+def test_no_overrides_is_an_equal_copy():
+    document = {"Trainer": {"seed": 0}}
+    merged = apply_overrides(document, [])
+    assert merged == document
+    assert merged["Trainer"] is not document["Trainer"]
+
+
+def test_a_key_below_a_value_that_is_no_table_is_refused():
+    with pytest.raises(UserError) as refused:
+        apply_overrides({"Trainer": {"seed": 3}}, ["Trainer.seed.x=1"])
+    assert str(refused.value) == ("--set 'Trainer.seed.x=1': Trainer.seed = 3 is not a table; "
+                                  "set it whole instead, e.g. Trainer.seed={...}")
+
+
+def test_a_section_that_is_no_table_is_refused():
+    with pytest.raises(UserError) as refused:
+        apply_overrides({"name": "x"}, ["name.key=1"])
+    assert str(refused.value) == "--set 'name.key=1': name is not a [section] in the config"
