@@ -3,7 +3,7 @@
 A thin command line over ``framework.experiment.command``: it parses options, turns SIGTERM into an
 interruption, and is the one place that maps errors to exit codes (0 ok, 1 a task failed or
 the tracking store failed during the run, 2 bad input, 130 interrupted). Every error line it
-prints is redacted (``framework.secrets``). Once the work is over, a signal ends the process
+prints is redacted (``framework.core.secrets``). Once the work is over, a signal ends the process
 at once with 130: there is nothing left to unwind, and no traceback to show.
 """
 
@@ -115,7 +115,7 @@ def store_fault(error: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    heap.pause()  # until the run is planned: framework/heap.py
+    heap.pause()  # until the run is planned: framework/core/heap.py
     options = parse_args(argv)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:

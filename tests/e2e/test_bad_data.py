@@ -142,7 +142,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path
              ) -> tuple[Project, dict[str, subprocess.CompletedProcess[str]]]:
     project = copy_project(tmp_path_factory.mktemp("bad") / "project", titanic_dir)
     make_data(project.root)
-    project.add_module("dupe", "from framework.run_task import RunTask\n\n"
+    project.add_module("dupe", "from framework.task.run_task import RunTask\n\n"
                                "class Trainer(RunTask):\n    def produce(self, out):\n"
                                "        pass\n")
     project.add_module("broken", "def oops(:\n")

@@ -84,7 +84,7 @@ def load_environment(project_root: Path) -> None:
     """Load ``.env.local`` (git-ignored, for secrets), then ``.env`` (tracked, no secrets);
     shell variables win over both, ``.env.local`` over ``.env``. Fill in the defaults.
 
-    Every value ``.env.local`` sets is registered as a secret (see ``framework.secrets``).
+    Every value ``.env.local`` sets is registered as a secret (see ``framework.core.secrets``).
     A relative sqlite tracking URI is made absolute from the project root, so the store is the
     same wherever the command was started.
     """

@@ -31,7 +31,7 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
     """Where ``runs:/<run_id>`` keeps ``task``'s output, or ``runs:/<run_id>/<path>`` a folder.
 
     A run that reused the output points at the run that made it (its ``reused.<Task>`` tag).
-    A run logged to a server is used through the local cache (``framework.remote``).
+    A run logged to a server is used through the local cache (``framework.store.remote_outputs``).
     """
     from mlflow.exceptions import MlflowException
 

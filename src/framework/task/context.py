@@ -40,8 +40,8 @@ class RunContext:
     planned task's signature, which its manifest records. ``upload``: the run's artifacts are
     remote, so each task uploads its folder once published. ``work_ids``: the tasks whose work
     is shared with other runners through Luigi's central scheduler, by signature digest
-    (``framework.shared``). ``trial``: the adaptive-search trial this run evaluates, whose
-    pruner ``RunTask.report_progress`` consults.
+    (``framework.execution.shared_work``). ``trial``: the adaptive-search trial this run
+    evaluates, whose pruner ``RunTask.report_progress`` consults.
     """
 
     tracking_uri: str

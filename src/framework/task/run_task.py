@@ -59,7 +59,7 @@ class RunTask(luigi.Task):
 
     Subclass contract:
     - ``produce(out)`` writes every output into the (empty, staging) folder ``out``;
-    - ``check()`` may raise ``framework.errors.UserError`` for bad input; the runner calls it
+    - ``check()`` may raise ``framework.core.errors.UserError`` for bad input; the runner calls it
       before the MLflow run is created, for every task that is not already complete;
     - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
     - ``model_folder``: set it to the name of a sub-folder of the output that ``produce``
