@@ -9,7 +9,7 @@ In one invocation, on this machine, side by side (see bench/README.md):
    ``--scale-set`` overrides (default: 20 trees instead of 200, so 1M rows take minutes);
 3. lookup: ``OutputIndex.find`` per task and the whole ``--dry-run`` with ``--lookup-runs``
    runs in the store;
-4. profile: import time by package and the phases of a first and a reused run (cProfile).
+4. profile: import time by package and the phases of a first and a reused run (wall-clock timers).
 It prints markdown tables and writes everything, raw samples included, to ``--out``.
 Every command runs in a throw-away copy of the project: the user's store is never touched.
 Each section lives in its own module under bench/sections/; this file is the command: the
