@@ -145,7 +145,7 @@ def measure_lookups(project: Path, run_id: str, calls: int) -> dict[str, Any]:
     from framework.config.file import load_environment
 
     load_environment(project)
-    import_ms, _ = _timed(lambda: __import__("framework.reuse"))
+    import_ms, _ = _timed(lambda: __import__("framework.planning.planner"))
     from mlflow.tracking import MlflowClient
 
     from framework.outputs.folder import OutputFolder
