@@ -9,320 +9,45 @@ In one invocation, on this machine, side by side (see bench/README.md):
    ``--scale-set`` overrides (default: 20 trees instead of 200, so 1M rows take minutes);
 3. lookup: ``OutputIndex.find`` per task and the whole ``--dry-run`` with ``--lookup-runs``
    runs in the store;
-4. profile: import time by package and the phases of a first and a reused run (cProfile).
+4. profile: import time by package and the phases of a first and a reused run (wall-clock timers).
 It prints markdown tables and writes everything, raw samples included, to ``--out``.
 Every command runs in a throw-away copy of the project: the user's store is never touched.
+Each section lives in its own module under bench/sections/; this file is the command: the
+options, the section registry, the targets and the summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
 import os
 import platform
 import shutil
-import sqlite3
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import harness
-import lookup
-import profiling
-import synth
-from harness import PYTHON, REPO, Sample, measure, summarise
+from harness import REPO, measure
+from sections.common import Settings, cleanup, say
+from sections.profile import bench_profile, render_profile
+from sections.scale import DEFAULT_SCALE_SET, GROWTH_FROM, GROWTH_TO, bench_scale, render_scale
+from sections.store_lookup import bench_lookup, render_lookup
+from sections.titanic import SEED_TITLE, bench_seed, bench_titanic, render_titanic
 
-DEFAULT_SCALE_SET = ("Trainer.estimator_params={n_estimators = 20, max_depth = 3, "
-                     "learning_rate = 0.05, subsample = 0.8}")
-TASKS = ("Preprocessor", "Trainer", "Evaluator", "Prediction")
-TITANIC_KINDS = {
-    "plain": "plain script (pandas + scikit-learn)",
-    "runner_first": "runner, first full run (fresh store)",
-    "runner_full": "runner, full run, existing store (--no-reuse)",
-    "runner_reused": "runner, fully reused rerun",
-}
 # The targets of the startup-cost issue (ratios to the plain script, milliseconds).
 TARGETS = {"titanic_full": 1.5, "titanic_first": 1.8, "titanic_reused": 0.6,
            "seed_full": 2.5, "seed_reused": 1.5, "reused_memory": 1.0,
            "scale_time": 1.25, "scale_memory": 1.5, "lookup_ms_10k": 5.0, "lookup_ms_100k": 50.0}
-SEED_CONFIG = REPO / "bench" / "seed.toml"
-GROWTH_FROM, GROWTH_TO = 100_000, 1_000_000
-MEMORY_HEADROOM = 1.3  # a size runs only if 1.3 x its extrapolated peak memory is available
-STANDALONE_IMPORTS = ("pandas", "sklearn.ensemble", "matplotlib.figure", "luigi", "mlflow",
-                      "mlflow.store.tracking.sqlalchemy_store", "git")
-
-
-@dataclass
-class Settings:
-    """What to measure and where; see ``parse_args`` for the meaning of each field."""
-
-    data_dir: Path
-    out: Path
-    sizes: list[int]
-    repeats: int
-    scale_repeats: int
-    lookup_runs: list[int]
-    lookup_calls: int
-    client_rate_runs: int
-    dry_runs: int
-    scale_set: list[str]
-    sections: list[str]
-    work: Path
-    keep: bool
-    source: Path | None = None
-    logs: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.logs = self.out.parent / "logs"
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-# --- 1. Titanic --------------------------------------------------------------------------------
-
-def bench_titanic(s: Settings) -> dict[str, Any]:
-    """The shipped default experiment: gradient boosting, 5-fold CV, a submission."""
-    return bench_workload(s, "titanic", None, TASKS)
-
-
-def bench_seed(s: Settings) -> dict[str, Any]:
-    """The seed article's small experiment (bench/seed.toml): startup-bound."""
-    return bench_workload(s, "seed", SEED_CONFIG, ("Preprocessor", "Trainer", "Prediction"))
-
-
-def bench_workload(s: Settings, name: str, config: Path | None, tasks: tuple[str, ...]
-                   ) -> dict[str, Any]:
-    """Interleaved repeats of the plain script and the three runner runs on the real data."""
-    samples: dict[str, list[Sample]] = {kind: [] for kind in TITANIC_KINDS}
-    checks: dict[str, Any] = {}
-    for repeat in range(s.repeats):
-        say(f"{name}: repeat {repeat + 1}/{s.repeats}")
-        out = s.work / f"{name}-plain-{repeat}"
-        plain = harness.plain_cmd(s.data_dir, out, source=s.source, config=config)
-        samples["plain"].append(measure(plain, s.work, log=s.logs / f"{name}-plain.log"))
-        project = harness.make_project(s.work / f"{name}-{repeat}", s.data_dir, source=s.source)
-        if config is not None:
-            shutil.copy(config, project / "luigi.toml")
-        for kind, args in (("runner_first", []), ("runner_reused", []),
-                           ("runner_full", ["--no-reuse"])):
-            log = s.logs / f"{name}-{kind}.log"
-            samples[kind].append(measure(harness.runner_cmd(*args), project, log=log))
-            if kind == "runner_reused":
-                checks["rerun_reused_all"] = count_reused(log) == len(tasks)
-        if repeat == 0:
-            checks["same_outputs_as_plain"] = same_outputs(project, out)
-        cleanup(s, project, out)
-    return with_ratios(samples) | {"rows": 891, "repeats": s.repeats, "checks": checks}
-
-
-def with_ratios(samples: dict[str, list[Sample]]) -> dict[str, Any]:
-    """Median summaries, each with its wall-time and peak-memory ratio to ``plain``."""
-    summaries = {kind: summarise(found) for kind, found in samples.items()}
-    plain = summaries["plain"]
-    return {kind: summary.to_json() | {"time_ratio": round(summary.wall_s / plain.wall_s, 3),
-                                       "memory_ratio": round(summary.peak_mib / plain.peak_mib, 3)}
-            for kind, summary in summaries.items()}
-
-
-def count_reused(log: Path) -> int:
-    """How many tasks the plan printed in ``log`` reuses."""
-    plan = (line.split() for line in log.read_text().splitlines())
-    return sum(1 for parts in plan if parts[:1] and parts[0] in TASKS and parts[1:2] == ["reuse"])
-
-
-def same_outputs(project: Path, plain_out: Path) -> bool:
-    """True when the runner's metrics.json and submission.csv equal the plain script's."""
-    pairs = (("Evaluator", "metrics.json"), ("Prediction", "submission.csv"))
-    for task, name in pairs:
-        if not (plain_out / name).exists() and task == "Evaluator":
-            continue  # an experiment without cross-validation (the seed's)
-        found = sorted(project.glob(f"mlruns/*/*/artifacts/{task}/{name}"))
-        if not found or found[0].read_bytes() != (plain_out / name).read_bytes():
-            return False
-    return True
-
-
-def cleanup(s: Settings, *paths: Path) -> None:
-    if not s.keep:
-        for path in paths:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-# --- 2. Scale ----------------------------------------------------------------------------------
-
-def bench_scale(s: Settings) -> dict[str, Any]:
-    """Runner (full run, existing store) versus the plain script at each size."""
-    results: dict[str, Any] = {"overrides": s.scale_set, "repeats": s.scale_repeats, "sizes": {}}
-    for rows in s.sizes:
-        skip = memory_shortfall(results["sizes"], rows)
-        if skip:
-            say(f"scale: skipping {rows:,} rows: {skip}")
-            results["sizes"][str(rows)] = {"skipped": skip}
-            continue
-        results["sizes"][str(rows)] = bench_size(s, rows)
-    results["growth"] = growth(results["sizes"])
-    return results
-
-
-def bench_size(s: Settings, rows: int) -> dict[str, Any]:
-    data = s.work / f"data-{rows}"
-    started = time.perf_counter()
-    measure([PYTHON, str(REPO / "bench" / "synth.py"), "--rows", str(rows), "--out", str(data)],
-            s.work, log=s.logs / "synth.log")
-    generated = time.perf_counter() - started
-    samples: dict[str, list[Sample]] = {"plain": [], "runner": []}
-    same = None
-    for repeat in range(s.scale_repeats):
-        say(f"scale: {rows:,} rows, repeat {repeat + 1}/{s.scale_repeats}")
-        out = s.work / f"scale-plain-{rows}-{repeat}"
-        plain = harness.plain_cmd(data, out, s.scale_set, s.source)
-        samples["plain"].append(measure(plain, s.work, log=s.logs / f"scale-plain-{rows}.log"))
-        project = harness.make_project(s.work / f"scale-{rows}-{repeat}", data, source=s.source)
-        # The store exists before the measured run, as it does for anyone past their first run.
-        measure(harness.runner_cmd("--dry-run"), project, log=s.logs / "scale-dry-run.log")
-        samples["runner"].append(measure(
-            harness.runner_cmd(*harness.runner_sets(s.scale_set)), project,
-            log=s.logs / f"scale-runner-{rows}.log"))
-        if repeat == 0:
-            same = same_outputs(project, out)
-        cleanup(s, project, out)
-    cleanup(s, data)
-    return with_ratios(samples) | {"test_rows": synth.test_rows(rows),
-                                   "generate_s": round(generated, 1),
-                                   "checks": {"same_outputs_as_plain": same}}
-
-
-def memory_shortfall(done: dict[str, Any], rows: int) -> str:
-    """Why ``rows`` cannot run here (extrapolated peak memory > available), or ''."""
-    measured = [(int(size), max(result["plain"]["peak_mib"], result["runner"]["peak_mib"]))
-                for size, result in done.items() if "runner" in result]
-    if not measured or rows <= max(size for size, _ in measured):
-        return ""
-    size, peak = max(measured)
-    needed = peak * rows / size * MEMORY_HEADROOM
-    available = available_mib()
-    if available and needed > available:
-        return f"needs about {needed / 1024:.1f} GiB, {available / 1024:.1f} GiB available"
-    return ""
-
-
-def available_mib() -> float:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def growth(sizes: dict[str, Any]) -> dict[str, Any]:
-    """Growth factors between consecutive measured sizes, against linear growth."""
-    measured = sorted((int(size), result) for size, result in sizes.items() if "runner" in result)
-    steps = {}
-    for (small, a), (large, b) in itertools.pairwise(measured):
-        steps[f"{small}->{large}"] = {
-            "linear": round(large / small, 2),
-            **{f"{side}_{metric}": round(b[side][key] / a[side][key], 2)
-               for side in ("runner", "plain")
-               for metric, key in (("time", "wall_s"), ("memory", "peak_mib"))}}
-    return steps
-
-
-# --- 3. Lookup ---------------------------------------------------------------------------------
-
-def bench_lookup(s: Settings) -> dict[str, Any]:
-    """Lookup timings and dry-run wall time with 1 run, then each of ``lookup_runs`` runs."""
-    project = harness.make_project(s.work / "lookup", s.data_dir, source=s.source)
-    measure(harness.runner_cmd(), project, log=s.logs / "lookup-template.log")
-    db = lookup.store_path(project)
-    with sqlite3.connect(db) as connection:
-        template = connection.execute("SELECT run_uuid FROM runs").fetchone()[0]
-    levels: dict[str, Any] = {"1": lookup_level(s, project, template)}
-    for runs in s.lookup_runs:
-        say(f"lookup: {runs:,} runs in the store")
-        started = time.perf_counter()
-        added = lookup.populate(db, template, runs)
-        levels[str(runs)] = lookup_level(s, project, template) | {
-            "populate_s": round(time.perf_counter() - started, 2), "added": added}
-    cleanup(s, project)
-    return {"levels": levels, "client_create_ms_per_run": client_rate(s)}
-
-
-def lookup_level(s: Settings, project: Path, template: str) -> dict[str, Any]:
-    """One child timing the lookups, then the median of ``dry_runs`` ``--dry-run`` walls."""
-    result = subprocess.run(
-        [PYTHON, str(REPO / "bench" / "lookup.py"), "--project", str(project), "--run", template,
-         "--calls", str(s.lookup_calls)],
-        env=harness.child_env(), capture_output=True, text=True, check=True)
-    timings = json.loads(result.stdout.strip().splitlines()[-1])
-    log = s.logs / "lookup-dry-run.log"
-    dry = [measure(harness.runner_cmd("--dry-run"), project, log=log)
-           for _ in range(s.dry_runs)]
-    return timings | {"dry_run": summarise(dry).to_json(), "dry_run_reused_all":
-                      count_reused(log) == len(TASKS)}
-
-
-def client_rate(s: Settings) -> float:
-    """Milliseconds per run to create runner-like runs through ``MlflowClient``."""
-    db = s.work / "client-rate" / "mlflow.db"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import lookup; "
-            "print(lookup.client_create_rate(sys.argv[2], int(sys.argv[3])))")
-    result = subprocess.run([PYTHON, "-c", code, str(REPO / "bench"), f"sqlite:///{db}",
-                             str(s.client_rate_runs)],
-                            env=harness.child_env(MLFLOW_LOGGING_LEVEL="WARNING",
-                                                  MLFLOW_DISABLE_TELEMETRY="true"),
-                            capture_output=True, text=True, check=True)
-    cleanup(s, db.parent)
-    return round(float(result.stdout.strip().splitlines()[-1]) * 1000, 2)
-
-
-# --- 4. Profile --------------------------------------------------------------------------------
-
-def bench_profile(s: Settings) -> dict[str, Any]:
-    """Wall-clock phases and imports (-X importtime) of a first and a reused run."""
-    say("profile: phases and imports")
-    phases = harness.make_project(s.work / "profile-phases", s.data_dir, source=s.source)
-    imports = harness.make_project(s.work / "profile-imports", s.data_dir, source=s.source)
-    plain_out = s.work / "profile-plain"
-    result = {
-        "first_run": profiling.phase_profile(phases, [], s.logs / "phases-first"),
-        "reused_run": profiling.phase_profile(phases, [], s.logs / "phases-reused"),
-        "full_run_existing_store": profiling.phase_profile(phases, ["--no-reuse"],
-                                                           s.logs / "phases-full"),
-        "imports_first_run": profiling.import_profile(
-            harness.runner_cmd(), imports, s.logs / "importtime-first.txt"),
-        "imports_reused_run": profiling.import_profile(
-            harness.runner_cmd(), imports, s.logs / "importtime-reused.txt"),
-        "imports_plain": profiling.import_profile(
-            harness.plain_cmd(s.data_dir, plain_out, source=s.source), s.work,
-            s.logs / "importtime-plain.txt"),
-        "standalone_import_s": standalone_imports(s),
-    }
-    cleanup(s, phases, imports, plain_out)
-    return result
-
-
-def standalone_imports(s: Settings) -> dict[str, float]:
-    """Median wall seconds of ``python -c "import X"`` for each library (interpreter start
-    included, reported as ``python``)."""
-    found = {}
-    for module in ("", *STANDALONE_IMPORTS):
-        code = f"import {module}" if module else "pass"
-        walls = [measure([PYTHON, "-c", code], s.work).wall_s for _ in range(3)]
-        found[module or "python"] = round(statistics.median(walls), 3)
-    return found
+SECTIONS: dict[str, Callable[[Settings], dict[str, Any]]] = {
+    "titanic": bench_titanic, "seed": bench_seed, "scale": bench_scale, "lookup": bench_lookup,
+    "profile": bench_profile,
+}
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -373,93 +98,11 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 def render(results: dict[str, Any]) -> str:
     """The markdown tables printed at the end (and pasted into the README)."""
     parts = [render_titanic(results.get("titanic")),
-             render_titanic(results.get("seed"), "Seed article's experiment (bench/seed.toml)"),
+             render_titanic(results.get("seed"), SEED_TITLE),
              render_scale(results.get("scale")),
              render_lookup(results.get("lookup")), render_profile(results.get("profile")),
              render_targets(results["targets"])]
     return "\n\n".join(part for part in parts if part)
-
-
-def render_titanic(titanic: dict[str, Any] | None, title: str = "Titanic, default experiment"
-                   ) -> str:
-    if not titanic:
-        return ""
-    lines = [f"{title}, 891 rows, median of {titanic['repeats']}",
-             "", "| | wall s | vs plain | peak MiB | vs plain |", "|---|---:|---:|---:|---:|"]
-    for kind, label in TITANIC_KINDS.items():
-        row = titanic[kind]
-        lines.append(f"| {label} | {row['wall_s']:.2f} | {row['time_ratio']:.2f}x | "
-                     f"{row['peak_mib']:.0f} | {row['memory_ratio']:.2f}x |")
-    return "\n".join(lines)
-
-
-def render_scale(scale: dict[str, Any] | None) -> str:
-    if not scale:
-        return ""
-    lines = [f"Scale, synthetic data, median of {scale['repeats']}, both sides with "
-             f"{'; '.join(scale['overrides']) or 'the default config'}", "",
-             "| train rows | plain s | runner s | vs plain | plain MiB | runner MiB | vs plain |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
-    for size, row in scale["sizes"].items():
-        if "runner" not in row:
-            lines.append(f"| {int(size):,} | skipped: {row['skipped']} | | | | | |")
-            continue
-        plain, runner = row["plain"], row["runner"]
-        lines.append(f"| {int(size):,} | {plain['wall_s']:.1f} | {runner['wall_s']:.1f} | "
-                     f"{runner['time_ratio']:.2f}x | {plain['peak_mib']:.0f} | "
-                     f"{runner['peak_mib']:.0f} | {runner['memory_ratio']:.2f}x |")
-    for step, row in scale["growth"].items():
-        small, large = (f"{int(n):,}" for n in step.split("->"))
-        lines.append(f"\nGrowth {small} -> {large} rows (linear x{row['linear']:g}): runner "
-                     f"time x{row['runner_time']}, memory x{row['runner_memory']}; plain time "
-                     f"x{row['plain_time']}, memory x{row['plain_memory']}")
-    return "\n".join(lines)
-
-
-def render_lookup(found: dict[str, Any] | None) -> str:
-    if not found:
-        return ""
-    lines = ["Reuse lookup, ms per task (median of warm calls; worst task), and the whole "
-             "--dry-run", "",
-             "| runs in store | find, hit | find, first call | find, miss | latest | "
-             "store open | dry-run s |", "|---:|---:|---:|---:|---:|---:|---:|"]
-    for runs, level in found["levels"].items():
-        tasks = level["tasks"].values()
-        worst = {key: max(task[key] for task in tasks)
-                 for key in ("hit_ms", "hit_first_ms", "miss_ms", "latest_ms")}
-        lines.append(f"| {int(runs):,} | {worst['hit_ms']:.1f} | {worst['hit_first_ms']:.1f} | "
-                     f"{worst['miss_ms']:.1f} | {worst['latest_ms']:.1f} | "
-                     f"{level['store_open_ms']:.0f} | {level['dry_run']['wall_s']:.2f} |")
-    lines.append(f"\nCreating a runner-like run through MlflowClient: "
-                 f"{found['client_create_ms_per_run']:.1f} ms (the bench clones rows with SQL)")
-    return "\n".join(lines)
-
-
-def render_profile(profile: dict[str, Any] | None) -> str:
-    if not profile:
-        return ""
-    runs = ("first_run", "full_run_existing_store", "reused_run")
-    labels: list[str] = []
-    for run in runs:
-        labels += [label for label in profile[run]["phases_s"] if label not in labels]
-    lines = ["Where the time goes (wall clock, one run each; nested phases are indented and "
-             "included in their parent)", "",
-             "| phase | first run, fresh store s | full run, existing store s | reused rerun s |",
-             "|---|---:|---:|---:|"]
-    for label in [*labels, "startup_and_exit_s", "wall_s"]:
-        cells = [profile[run]["phases_s"].get(label, profile[run].get(label)) for run in runs]
-        shown = "· " * ((len(label) - len(label.lstrip())) // 2) + label.strip()
-        lines.append(f"| {shown} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells)
-                     + " |")
-    imports = {name: profile[name] for name in ("imports_plain", "imports_first_run",
-                                                "imports_reused_run")}
-    lines.append("\nImport time (ms, -X importtime self time by package): " + "; ".join(
-        f"{name.removeprefix('imports_')} {found['total_ms']} "
-        f"({', '.join(f'{k} {v}' for k, v in list(found['by_package_ms'].items())[:6])})"
-        for name, found in imports.items()))
-    lines.append("Standalone `python -c 'import X'` (s): " + ", ".join(
-        f"{name} {seconds:.2f}" for name, seconds in profile["standalone_import_s"].items()))
-    return "\n".join(lines)
 
 
 def render_targets(found: list[dict[str, Any]]) -> str:
@@ -509,13 +152,7 @@ def total_mib() -> float:
         return 0.0
 
 
-# --- command line ------------------------------------------------------------------------------
-
-SECTIONS: dict[str, Callable[[Settings], dict[str, Any]]] = {
-    "titanic": bench_titanic, "seed": bench_seed, "scale": bench_scale, "lookup": bench_lookup,
-    "profile": bench_profile,
-}
-
+# --- command line -----------------------------------------------------------------------------
 
 def int_list(text: str) -> list[int]:
     return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
