@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,9 +165,10 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     requires = {task.task_family: [dep.task_family for dep in flatten(task.requires())]
                 for task in dag}
     decisions = prune([planner.decide(task) for task in dag], roots, requires)
-    for task, decision in zip(dag, decisions, strict=True):
+    for index, (task, decision) in enumerate(zip(dag, decisions, strict=True)):
         if decision.action == "run":
             task.check()
+            decisions[index] = replace(decision, notes=tuple(task.plan_notes()))
     return decisions
 
 

@@ -100,6 +100,11 @@ class RunTask(luigi.Task):
     def check(self) -> None:
         """Raise ``UserError`` when the task's input is unusable. Runs before the MLflow run."""
 
+    def plan_notes(self) -> list[str]:
+        """Lines the plan prints under this task when it is about to run (e.g. what it decided
+        about its input); called after ``check()``, before the MLflow run exists."""
+        return []
+
     def raw_inputs(self) -> list[Path]:
         """Raw files this task reads (not upstream outputs); their bytes enter its signature."""
         return []
