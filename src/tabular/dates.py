@@ -36,9 +36,13 @@ def part_names(column: str) -> tuple[str, ...]:
 
 def date_parts(values: pd.Series, fmt: str) -> pd.DataFrame:
     """Year, month, day, day of week (Monday = 0) and days since 1970-01-01 (UTC for dates
-    with a time zone) of each value; gaps where a value does not parse as ``fmt``."""
-    parsed = pd.to_datetime(values.astype("str").where(values.notna()), format=fmt,
-                            errors="coerce")
+    with a time zone) of each value; gaps where a value does not parse as ``fmt`` (values of
+    a datetime dtype, e.g. from parquet, need no parsing: ``fmt`` is then "")."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values
+    else:
+        parsed = pd.to_datetime(values.astype("str").where(values.notna()), format=fmt,
+                                errors="coerce")
     if parsed.dt.tz is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     epoch_days = (parsed - pd.Timestamp("1970-01-01")).dt.total_seconds() / SECONDS_PER_DAY

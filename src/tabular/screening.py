@@ -94,6 +94,8 @@ def _detect(values: pd.Series, settings: ScreeningSettings) -> tuple[str, str, s
         return "constant", detail, ""
     if pd.api.types.is_bool_dtype(values):
         return None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date", "datetime values", ""
     if pd.api.types.is_integer_dtype(values):
         return _integer_sequence(values)
     if not (pd.api.types.is_string_dtype(values) or values.dtype == object):

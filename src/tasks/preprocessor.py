@@ -187,7 +187,7 @@ class Preprocessor(RunTask):
             check_numeric(self.raw_features, raw_numeric)
             numbers = self.numeric_features(self.raw_features)
             check_finite(self.raw_features, numbers, self.dataset.source("train").describe())
-            if self.contract.has_test:
+            if self.contract.has_test and numbers:
                 test = self.dataset.source("test")
                 check_finite(read_table(test, numbers), numbers, test.describe())
 

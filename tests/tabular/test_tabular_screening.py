@@ -80,6 +80,12 @@ def test_dates_become_numbers_read_with_the_train_format():
     assert parts.iloc[0].tolist() == [2024, 2, 29, 3, 19782]
     assert parts.iloc[1]["when_epoch_days"] == 1
     assert parts.iloc[2:].isna().all().all()
+    typed = pd.DataFrame({"t": pd.to_datetime(["2024-02-29", "2024-03-01"] * 30), "x": 1.0})
+    found = screen(typed, ("t", "x"), ScreeningSettings())
+    assert (found.dates, found.decisions[0].line()) == ((("t", ""),), (
+        "turned 't' into numeric date features (year, month, day, dayofweek, epoch_days) "
+        "(date: datetime values)"))
+    assert date_parts(typed["t"], "").iloc[1].tolist() == [2024, 3, 1, 4, 19783]
     zoned = date_parts(pd.Series(["2024-01-01T23:00:00-02:00"], name="t"),
                        "%Y-%m-%dT%H:%M:%S%z")
     assert zoned.iloc[0][["t_year", "t_day"]].tolist() == [2024, 2]
