@@ -25,12 +25,41 @@ class ContractError(ValueError):
 
 
 @dataclass(frozen=True)
+class ColumnDecision:
+    """What the Preprocessor decided about one raw column it found unfit as a plain feature
+    (``tabular.screening``): ``kind`` is what was detected ("id-like", "constant", "date",
+    "high-cardinality"), ``action`` what was done ("dropped", "kept", "dates", "bounded"),
+    ``detail`` the evidence and ``why`` the reason for a "kept" (e.g. the user listed it) or
+    the bound of a "bounded"."""
+
+    column: str
+    kind: str
+    action: str
+    detail: str
+    why: str = ""
+
+    def line(self) -> str:
+        """The decision as one line of the plan, e.g. ``dropped 'email' (id-like: ...)``."""
+        evidence = f"({self.kind}: {self.detail})"
+        if self.action == "dropped":
+            return f"dropped {self.column!r} {evidence}"
+        if self.action == "kept":
+            return f"kept {self.column!r} {evidence}: {self.why}"
+        if self.action == "dates":
+            return (f"turned {self.column!r} into numeric date features (year, month, day, "
+                    f"dayofweek, epoch_days) {evidence}")
+        return f"bounded {self.column!r} {evidence}: {self.why}"
+
+
+@dataclass(frozen=True)
 class DataContract:
     """What the experiment predicts and from which columns.
 
     ``classes`` are the sorted label values of a classification target (JSON-safe Python
     values: str, bool, int or float), empty for regression. ``id_column`` is "" when the
-    tables have none (predictions then follow the test table's row order).
+    tables have none (predictions then follow the test table's row order). ``features`` are
+    the raw feature columns; once the Preprocessor screened them (``column_decisions``), the
+    ones it kept.
     """
 
     target: str
@@ -39,6 +68,7 @@ class DataContract:
     classes: tuple[Any, ...]
     features: tuple[str, ...]
     has_test: bool
+    column_decisions: tuple[ColumnDecision, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -47,7 +77,8 @@ class DataContract:
     def read(cls, path: Path) -> DataContract:
         data = json.loads(path.read_text())
         return cls(data["target"], data["id_column"], data["problem"], tuple(data["classes"]),
-                   tuple(data["features"]), data["has_test"])
+                   tuple(data["features"]), data["has_test"],
+                   tuple(ColumnDecision(**item) for item in data.get("column_decisions", ())))
 
     @property
     def is_classification(self) -> bool:
@@ -102,6 +133,9 @@ def check_target(y: pd.Series, target: str, problem: Problem) -> tuple[Any, ...]
                                 'set Preprocessor.problem = "binary" or "multiclass"')
         return ()
     classes = label_values(y)
+    if not classes:
+        raise ContractError(f"target {target!r} has no values: the train table has no rows; "
+                            "add the data")
     if len(classes) < 2:
         raise ContractError(f"target {target!r} has a single class ({plain(classes[0])!r}); a "
                             "classifier needs at least two")

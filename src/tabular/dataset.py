@@ -17,6 +17,7 @@ import pandas as pd
 from tabular import contract as c
 from tabular.contract import ContractError, DataContract
 from tabular.sources import Source, check_readable, column_of, columns_of, locate
+from tabular.zip_limits import DEFAULT_MAX_MEMBER_MB, DEFAULT_MAX_RATIO
 
 PROBLEM_CHOICES = ("auto", *c.PROBLEMS)
 
@@ -37,13 +38,15 @@ class DatasetConfig:
     train_columns: tuple[str, ...] = ()
     test_columns: tuple[str, ...] = ()
     encoding: str = "utf-8"
-    max_member_mb: int = 2048
+    max_member_mb: int = DEFAULT_MAX_MEMBER_MB
+    max_zip_ratio: int = DEFAULT_MAX_RATIO
 
     def source(self, split: str) -> Source:
         """The train or test table's ``Source``."""
         name = self.train_file if split == "train" else self.test_file
         return locate(self.input_dir, name, encoding=self.encoding,
-                      max_member_mb=self.max_member_mb, option=f"{split}_file")
+                      max_member_mb=self.max_member_mb, max_ratio=self.max_zip_ratio,
+                      option=f"{split}_file")
 
     def sources(self) -> list[Source]:
         return [self.source("train"), *([self.source("test")] if self.test_file else [])]
@@ -82,6 +85,12 @@ def _features(config: DatasetConfig, target: str, train_columns: Sequence[str]
     return features
 
 
+def _check_rows(rows: int, source: Source, option: str) -> None:
+    if rows == 0:
+        raise ContractError(f"{source.describe()} has a header but no rows; add the data, or "
+                            f"fix Preprocessor.{option}")
+
+
 def resolve_contract(config: DatasetConfig, derived_needs: Sequence[str] = ()) -> DataContract:
     """The data contract, after checking the raw tables against ``config``.
 
@@ -101,6 +110,7 @@ def resolve_contract(config: DatasetConfig, derived_needs: Sequence[str] = ()) -
     features = _features(config, target, train_columns)
     _check_present(train_columns, derived_needs, f"the train table {train.describe()}")
     y = column_of(train, target)
+    _check_rows(len(y), train, "train_file")
     problem = c.infer_problem(y) if config.problem == "auto" else config.problem
     if problem not in c.PROBLEMS:
         raise ContractError(f"problem {problem!r} is unknown; use one of "
@@ -109,6 +119,7 @@ def resolve_contract(config: DatasetConfig, derived_needs: Sequence[str] = ()) -
     if test is not None and test_columns is not None:
         needed = [*features, *derived_needs, *([config.id_column] if config.id_column else [])]
         _check_present(test_columns, needed, f"the test table {test.describe()}")
+        _check_rows(len(column_of(test, test_columns[0])), test, "test_file")
         if config.id_column:
             c.check_ids(column_of(test, config.id_column), config.id_column, test.describe())
     return DataContract(target, config.id_column, problem, classes,  # type: ignore[arg-type]

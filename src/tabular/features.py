@@ -1,9 +1,10 @@
 """Feature specification and the (unfitted) scikit-learn feature pipeline.
 
 ``FeatureSpec`` is what a config describes; ``build_features`` turns it into a pipeline:
-derived features, then imputation (+ optional scaling) of numeric and imputation + one-hot
-encoding of categorical columns. Learned state lives only in the fitted pipeline, so fitting it
-on the train table and applying it to the test table cannot leak.
+derived features and date features, then imputation (+ optional scaling) of numeric and
+imputation + one-hot encoding (of at most ``max_categories`` levels) of categorical columns.
+Learned state lives only in the fitted pipeline, so fitting it on the train table and applying
+it to the test table cannot leak.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from tabular import dates as date_features
 from tabular.derived import DerivedFeature
 
 # scikit-learn is imported where a pipeline is built, not here: reading a FeatureSpec (the
@@ -25,6 +27,8 @@ NUMERIC_IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 CATEGORICAL_IMPUTE_STRATEGIES = ("most_frequent", "constant")
 # The level a "constant" categorical imputation creates; it becomes its own one-hot column.
 MISSING_CATEGORY = "missing"
+# One-hot columns per categorical feature, the one for rare levels included (0: unbounded).
+DEFAULT_MAX_CATEGORIES = 20
 
 
 class FeatureConfigError(ValueError):
@@ -36,8 +40,12 @@ class FeatureSpec:
     """Which raw columns become features and how.
 
     ``columns`` are raw columns kept as features; ``derived`` add columns computed from raw
-    ones. ``numeric``/``categorical`` force the kind of named features; any other feature is
-    typed from its dtype at fit time (numbers numeric, the rest categorical).
+    ones. ``dates`` are (column, format) pairs of kept columns holding dates as text: each
+    becomes numeric date features (``tabular.dates``). ``numeric``/``categorical`` force the
+    kind of named features; any other feature is typed from its dtype at fit time (numbers
+    numeric, the rest categorical). A categorical feature one-hot encodes into at most
+    ``max_categories`` columns (0: unbounded) and levels seen fewer than ``min_frequency``
+    times (0: off) share the column for rare levels.
     """
 
     columns: tuple[str, ...]
@@ -47,11 +55,19 @@ class FeatureSpec:
     numeric_impute: str = "median"
     categorical_impute: str = "most_frequent"
     scale_numeric: bool = False
+    dates: tuple[tuple[str, str], ...] = ()
+    max_categories: int = DEFAULT_MAX_CATEGORIES
+    min_frequency: int = 0
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
-        names = self.columns + tuple(name for feature in self.derived for name in feature.makes)
+        date_columns = dict(self.dates)
+        plain = tuple(name for name in self.columns if name not in date_columns)
+        names = (plain + tuple(part for name in date_columns
+                               for part in date_features.part_names(name))
+                 + tuple(name for feature in self.derived for name in feature.makes))
         object.__setattr__(self, "_names", names)
+        self._check_encoding()
         if not names:
             raise FeatureConfigError("no feature columns: keep some raw columns or add "
                                      "derived_features")
@@ -69,8 +85,20 @@ class FeatureSpec:
             raise FeatureConfigError(f"{', '.join(both)} listed as both numeric and "
                                      "categorical: keep each in one list")
 
+    def _check_encoding(self) -> None:
+        if self.max_categories < 0 or self.max_categories == 1:
+            raise FeatureConfigError(f"max_categories = {self.max_categories}: use 0 (no "
+                                     "bound) or at least 2")
+        if self.min_frequency < 0:
+            raise FeatureConfigError(f"min_frequency = {self.min_frequency}: use 0 (off) or a "
+                                     "count of rows")
+        strange = [name for name, _ in self.dates if name not in self.columns]
+        if strange:
+            raise FeatureConfigError(f"date column(s) {', '.join(strange)} are not kept columns")
+
     def feature_names(self) -> tuple[str, ...]:
-        """Columns ``engineer`` returns: the kept raw columns then the derived ones."""
+        """Columns ``engineer`` returns: the kept raw columns (date columns replaced by their
+        date features), then the derived ones."""
         return self._names
 
     def required_raw_columns(self) -> tuple[str, ...]:
@@ -85,7 +113,11 @@ def engineer(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     missing = [name for name in spec.required_raw_columns() if name not in frame.columns]
     if missing:
         raise ValueError(f"input rows lack column(s) {', '.join(missing)}")
-    parts = [frame.loc[:, list(spec.columns)], *(feature(frame) for feature in spec.derived)]
+    date_columns = dict(spec.dates)
+    plain = [name for name in spec.columns if name not in date_columns]
+    parts = [frame.loc[:, plain],
+             *(date_features.date_parts(frame[name], fmt) for name, fmt in spec.dates),
+             *(feature(frame) for feature in spec.derived)]
     return pd.concat(parts, axis=1)
 
 
@@ -152,7 +184,10 @@ def _categorical_steps(spec: FeatureSpec) -> Pipeline:
     return Pipeline([
         ("as_text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
         ("impute", SimpleImputer(strategy=spec.categorical_impute, fill_value=MISSING_CATEGORY)),
-        ("one_hot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        # Levels unseen in fit join the rare-levels column when there is one, else all zeros.
+        ("one_hot", OneHotEncoder(handle_unknown="infrequent_if_exist", sparse_output=False,
+                                  max_categories=spec.max_categories or None,
+                                  min_frequency=spec.min_frequency or None)),
     ])
 
 

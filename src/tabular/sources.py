@@ -3,8 +3,9 @@
 A table is named relative to the input folder: ``train.csv``, ``data/x.parquet`` or
 ``archive.zip:member.csv``. A plain name missing from the folder is also looked for inside the
 folder's zip archives (Kaggle's ``titanic.zip`` download works as it is). Members are checked
-against a size limit before anything is extracted, and read fully (so their CRC is checked)
-when the data is checked, before any run exists.
+against a size and a compression-ratio limit before anything is extracted and while they
+stream (``tabular.zip_limits``), and read fully (so their CRC is checked) when the data is
+checked, before any run exists.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from typing import IO, Any
 
 import pandas as pd
 
+from tabular.zip_limits import DEFAULT_MAX_MEMBER_MB, DEFAULT_MAX_RATIO, ZipLimitError, open_member
+
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 ZIP_SEPARATOR = ":"
-DEFAULT_MAX_MEMBER_MB = 2048
 
 
 class InputError(ValueError):
@@ -37,6 +39,7 @@ class Source:
     member: str | None = None
     encoding: str = "utf-8"
     max_member_mb: int = DEFAULT_MAX_MEMBER_MB
+    max_ratio: int = DEFAULT_MAX_RATIO
 
     @property
     def name(self) -> str:
@@ -52,21 +55,23 @@ class Source:
 
 
 def locate(input_dir: Path, spec: str, *, encoding: str = "utf-8",
-           max_member_mb: int = DEFAULT_MAX_MEMBER_MB, option: str = "train_file") -> Source:
+           max_member_mb: int = DEFAULT_MAX_MEMBER_MB, max_ratio: int = DEFAULT_MAX_RATIO,
+           option: str = "train_file") -> Source:
     """The ``Source`` that ``spec`` names in ``input_dir``; ``InputError`` if there is none."""
     archive, sep, member = spec.partition(ZIP_SEPARATOR)
+    limits = (encoding, max_member_mb, max_ratio)
     if sep:
         path = input_dir / archive
         if not path.is_file():
             raise InputError(f"{option} = {spec!r}: no archive {path}; fix the file name")
-        return Source(path, _member(path, member, option, exact=True), encoding, max_member_mb)
+        return Source(path, _member(path, member, option, exact=True), *limits)
     path = input_dir / spec
     if path.is_file():
-        return Source(path, None, encoding, max_member_mb)
+        return Source(path, None, *limits)
     for candidate in sorted(input_dir.glob("*.zip")):
         found = _member(candidate, spec, option, exact=False, required=False)
         if found:
-            return Source(candidate, found, encoding, max_member_mb)
+            return Source(candidate, found, *limits)
     raise InputError(f"{option} = {spec!r}: {input_dir} has no such file (nor a zip holding "
                      f"it); put it there or fix PathConfig.input / Preprocessor.{option}")
 
@@ -93,12 +98,11 @@ def _member(path: Path, name: str, option: str, *, exact: bool, required: bool =
 
 def _open_member(source: Source, archive: zipfile.ZipFile) -> IO[bytes]:
     assert source.member is not None
-    size = archive.getinfo(source.member).file_size
-    if size > source.max_member_mb * 2**20:
-        raise InputError(f"{source.describe()} expands to {size / 2**20:.0f} MB, over the "
-                         f"{source.max_member_mb} MB limit; raise Preprocessor.max_member_mb "
-                         "if that is expected")
-    return archive.open(source.member)
+    try:
+        return open_member(archive, source.member, source.describe(),
+                           max_mb=source.max_member_mb, max_ratio=source.max_ratio)
+    except ZipLimitError as error:
+        raise InputError(str(error)) from None
 
 
 def _read(source: Source, stream: IO[bytes] | Path, columns: Sequence[str] | None,
@@ -130,6 +134,8 @@ def read(source: Source, columns: Sequence[str] | None = None, nrows: int | None
     except zipfile.BadZipFile as error:
         raise InputError(f"{source.describe()} is damaged ({error}); download or zip it "
                          "again") from None
+    except ZipLimitError as error:
+        raise InputError(str(error)) from None
     except (OSError, ValueError, pd.errors.ParserError) as error:
         if isinstance(error, InputError):
             raise
@@ -179,6 +185,8 @@ def check_readable(source: Source) -> None:
     except zipfile.BadZipFile as error:
         raise InputError(f"{source.describe()} is damaged ({error}); download or zip it "
                          "again") from None
+    except ZipLimitError as error:
+        raise InputError(str(error)) from None
     except LookupError:
         raise InputError(f"Preprocessor.encoding = {source.encoding!r} is not a known encoding; "
                          'use e.g. "utf-8" or "latin-1"') from None

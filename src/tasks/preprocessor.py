@@ -6,16 +6,19 @@ their signatures through this one.
 
 Outputs: ``train.parquet``/``test.parquet`` (the kept raw columns), ``features.pkl`` (the
 feature pipeline fitted on train only), ``train_features.parquet``/``test_features.parquet``
-(what it makes of each table) and ``contract.json``.
+(what it makes of each table) and ``contract.json`` (with the column decisions of
+``tabular.screening``, which the plan prints before the run).
 """
 
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
 
 import luigi
+import pandas as pd
 
 from framework.core.errors import reported_as_user_error
 from framework.store.datasets import RawTable
@@ -25,11 +28,20 @@ from tabular.dataset import PROBLEM_CHOICES, DatasetConfig, read_table, resolve_
 from tabular.derived import DerivedFeature, load_derived
 from tabular.features import (
     CATEGORICAL_IMPUTE_STRATEGIES,
+    DEFAULT_MAX_CATEGORIES,
     NUMERIC_IMPUTE_STRATEGIES,
     FeatureSpec,
     build_features,
     check_numeric,
 )
+from tabular.screening import (
+    DEFAULT_ID_SHARE,
+    Screening,
+    ScreeningSettings,
+    check_finite,
+    screen,
+)
+from tabular.zip_limits import DEFAULT_MAX_MEMBER_MB, DEFAULT_MAX_RATIO
 
 CONTRACT_FILE = "contract.json"
 
@@ -72,14 +84,34 @@ class Preprocessor(RunTask):
         "'titanic.features.title'")
     encoding = luigi.Parameter(default="utf-8", description="text encoding of csv tables")
     max_member_mb = luigi.IntParameter(
-        default=2048, description="refuse zip members that expand to more than this")
+        default=DEFAULT_MAX_MEMBER_MB,
+        description="refuse zip members that expand to more than this many MB")
+    max_zip_ratio = luigi.IntParameter(
+        default=DEFAULT_MAX_RATIO, description="refuse zip members that expand more than this "
+        "many times their compressed size (checked above 16 MB expanded)")
+    detect_columns = luigi.BoolParameter(
+        default=True,
+        description="screen the raw features before the run: drop id-like and constant "
+        "columns, turn dates stored as text into date features (false: use them as they are)")
+    keep_columns = luigi.ListParameter(
+        default=(), description="raw features to use exactly as they are, whatever screening "
+        "finds")
+    id_like_share = luigi.FloatParameter(
+        default=DEFAULT_ID_SHARE, description="a text column with at least this share of "
+        "distinct values is id-like (dropped)")
+    max_categories = luigi.IntParameter(
+        default=DEFAULT_MAX_CATEGORIES, description="one-hot columns per categorical feature "
+        "at most (its most frequent levels plus one for the rest); 0 = no bound")
+    min_frequency = luigi.IntParameter(
+        default=0, description="levels seen in fewer training rows than this share the "
+        "one-hot column for rare levels (0 = off)")
 
     @cached_property
     def dataset(self) -> DatasetConfig:
         return DatasetConfig(
             self.input_dir(), self.train_file, self.test_file, self.target, self.id_column,
             self.problem, tuple(self.train_columns), tuple(self.test_columns), self.encoding,
-            self.max_member_mb)
+            self.max_member_mb, self.max_zip_ratio)
 
     @cached_property
     def derived(self) -> tuple[DerivedFeature, ...]:
@@ -95,13 +127,34 @@ class Preprocessor(RunTask):
             return resolve_contract(self.dataset, needs)
 
     @cached_property
+    def raw_features(self) -> pd.DataFrame:
+        """The train table's raw feature columns (read once, for the checks before the run)."""
+        with reported_as_user_error("Preprocessor"):
+            return read_table(self.dataset.source("train"), self.contract.features)
+
+    @cached_property
+    def screening(self) -> Screening:
+        """What the raw features are fit for (``tabular.screening``), decided on train."""
+        settings = ScreeningSettings(
+            self.detect_columns, tuple(self.keep_columns), tuple(self.train_columns),
+            tuple(self.numeric_columns), tuple(self.categorical_columns), self.max_categories,
+            self.id_like_share)
+        with reported_as_user_error("Preprocessor"):
+            return screen(self.raw_features, self.contract.features, settings)
+
+    @cached_property
     def feature_spec(self) -> FeatureSpec:
         with reported_as_user_error("Preprocessor"):
             return FeatureSpec(
-                columns=self.contract.features, derived=self.derived,
+                columns=self.screening.kept, derived=self.derived,
                 numeric=tuple(self.numeric_columns), categorical=tuple(self.categorical_columns),
                 numeric_impute=self.numeric_impute, categorical_impute=self.categorical_impute,
-                scale_numeric=self.scale_numeric)
+                scale_numeric=self.scale_numeric, dates=self.screening.dates,
+                max_categories=self.max_categories, min_frequency=self.min_frequency)
+
+    def plan_notes(self) -> list[str]:
+        """The column decisions, one line each, under this task in the plan."""
+        return [decision.line() for decision in self.screening.decisions]
 
     def raw_inputs(self) -> list[Path]:
         with reported_as_user_error("Preprocessor"):
@@ -131,8 +184,24 @@ class Preprocessor(RunTask):
         spec = self.feature_spec
         with reported_as_user_error("Preprocessor"):
             raw_numeric = tuple(name for name in spec.numeric if name in spec.columns)
-            train = self.dataset.source("train")
-            check_numeric(read_table(train, raw_numeric), raw_numeric)
+            check_numeric(self.raw_features, raw_numeric)
+            numbers = self.numeric_features(self.raw_features)
+            check_finite(self.raw_features, numbers, self.dataset.source("train").describe())
+            if self.contract.has_test and numbers:
+                test = self.dataset.source("test")
+                check_finite(read_table(test, numbers), numbers, test.describe())
+
+    def numeric_features(self, table: pd.DataFrame) -> list[str]:
+        """Kept raw features encoded as numbers: forced numeric, or of a numeric dtype (not
+        boolean) and not forced categorical; date columns excluded."""
+        def numeric(name: str) -> bool:
+            dtype = table[name].dtype
+            return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+        dates = dict(self.screening.dates)
+        return [name for name in self.feature_spec.columns if name not in dates and (
+            name in self.numeric_columns
+            or (name not in self.categorical_columns and numeric(name)))]
 
     def columns_to_read(self, split: str) -> list[str]:
         contract, spec = self.contract, self.feature_spec
@@ -148,7 +217,9 @@ class Preprocessor(RunTask):
         return columns_of(self.dataset.source(split))
 
     def produce(self, out: Path) -> None:
-        (out / CONTRACT_FILE).write_text(self.contract.to_json())
+        made = replace(self.contract, features=self.screening.kept,
+                       column_decisions=self.screening.decisions)
+        (out / CONTRACT_FILE).write_text(made.to_json())
         train = read_table(self.dataset.source("train"), self.columns_to_read("train"))
         train.to_parquet(out / "train.parquet", index=False)
         pipeline = build_features(self.feature_spec)

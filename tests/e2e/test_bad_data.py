@@ -6,7 +6,9 @@ small config and data folder; they run a few at a time because each is only star
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,6 +59,20 @@ def big_zip(folder: Path) -> None:
         archive.writestr("test.csv", small().drop(columns=["label"]).to_csv(index=False))
 
 
+def bomb_zip(folder: Path, expanded_mb: int = 600) -> None:
+    """About 0.9 MB of zip whose train.csv (two classes, as a real table would have) inflates
+    to ``expanded_mb`` MB; written in pieces: the test never holds it whole."""
+    folder.mkdir(parents=True)
+    with zipfile.ZipFile(folder / "data.zip", "w", zipfile.ZIP_DEFLATED,
+                         compresslevel=9) as archive:
+        with archive.open("train.csv", "w", force_zip64=True) as member:
+            member.write(b"x,label\n")
+            block = b"0,1\n1,0\n" * (2**20 // 8)
+            for _ in range(expanded_mb):
+                member.write(block)
+        archive.writestr("test.csv", "x\n0\n")
+
+
 def make_data(root: Path) -> None:
     data = root / "bad"
     with_nan = small().astype({"label": object})
@@ -77,6 +93,11 @@ def make_data(root: Path) -> None:
     (latin / "test.csv").write_text("id,x,colour\n1,2,red\n")
     corrupt_zip(data / "crc")
     big_zip(data / "big")
+    bomb_zip(data / "bomb")
+    write(data / "header_only", small().head(0))
+    write(data / "inf", small().assign(x=[1.0, float("inf")] * 6))
+    write(data / "inf_test", small(), small().drop(columns=["label"]).assign(
+        x=[-float("inf")] + [1.0] * 11))
 
 
 def config(input_dir: str, task: str = "Evaluator", **sections: dict[str, Any]) -> str:
@@ -121,6 +142,10 @@ CASES: dict[str, tuple[str, list[str], str]] = {
                                  [], "is damaged"),
     "zip member over the limit": (config("bad/big", Preprocessor={"max_member_mb": 1}), [],
                                   "over the 1 MB limit"),
+    "header-only csv": (config("bad/header_only"), [], "train.csv has a header but no rows"),
+    "inf in a feature": (config("bad/inf"), [], "feature 'x' holds inf in 6 row(s)"),
+    "inf in a feature of the test table": (config("bad/inf_test", "Prediction"), [],
+                                           "test.csv (first: data row 1)"),
     "stdlib estimator is not imported": (
         config("bad/fine", Trainer={"estimator": "antigravity.Fly"}), ["--dry-run"],
         "'antigravity'"),
@@ -178,3 +203,36 @@ def test_the_refused_stdlib_module_was_never_imported(outcomes):
     result = results["stdlib estimator is not imported"]
     assert "webbrowser" not in result.stdout + result.stderr
     assert "is not code this runner will import" in result.stderr
+
+
+BOMB = config("bad/bomb", Preprocessor={"train_file": "data.zip:train.csv",
+                                        "test_file": "data.zip:test.csv", "id_column": ""})
+
+
+def run_measured(project: Project, *args: str) -> tuple[int, str, float]:
+    """(exit code, stderr, peak resident memory in MB) of one ``python src/runner.py ARGS``:
+    the child's own ``ru_maxrss``, from ``os.wait4``."""
+    with (project.root / "err.txt").open("w+") as err:
+        child = subprocess.Popen([sys.executable, "src/runner.py", *args], cwd=project.root,
+                                 env=project.env(), stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return child.returncode, err.read(), usage.ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("args", [[], ["--dry-run"]])
+def test_a_zip_bomb_is_refused_before_the_run_without_inflating_it(outcomes, args):
+    """0.9 MB inflating to 600 MB: refused on the ratio, the runner's peak memory stays at
+    what its imports take (the old check inflated it: 2.6 GB)."""
+    project, _ = outcomes
+    assert (project.root / "bad" / "bomb" / "data.zip").stat().st_size < 2**20
+    project.write_config(BOMB, "bomb.toml")
+    code, stderr, peak_mb = run_measured(project, "--config", "bomb.toml", *args)
+    assert peak_mb < 400, f"peak {peak_mb:.0f} MB"
+    assert code == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "data.zip:train.csv expands" in lines[0] and "over the 100x limit" in lines[0]
+    assert "Preprocessor.max_zip_ratio" in lines[0]
+    assert project.all_runs() == []

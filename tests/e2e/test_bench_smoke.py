@@ -1,8 +1,11 @@
 """Smoke test of the benchmark: ``python bench/run.py --quick`` runs and writes sane JSON.
 
 The benchmark itself is not part of the test suite (a full run takes about 20 minutes); this
-only checks, on tiny sizes, that every section runs end to end against the real Titanic data
-(``TITANIC_DATA_DIR``) and reports positive numbers. It takes about a minute.
+only checks, on tiny sizes, that the sections it asserts on (titanic, scale, lookup) run end to
+end against the real Titanic data (``TITANIC_DATA_DIR``) and report positive numbers. The seed
+section (the same code as titanic, on another config) and the profile are left out: they add
+runs and nothing to check. There is no time limit: how long this takes depends on the machine
+and on what else runs on it (about a minute on two idle cores), never whether it passes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 90
+SECTIONS = "titanic,scale,lookup"
 TITANIC_KINDS = ("plain", "runner_first", "runner_full", "runner_reused")
 
 
@@ -28,12 +31,14 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_PARSER")}
     finished = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--data", data, "--out", str(out),
-         "--work", str(out.parent / "work")],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        [sys.executable, "bench/run.py", "--quick", "--sections", SECTIONS, "--data", data,
+         "--out", str(out), "--work", str(out.parent / "work")],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert "| target |" in finished.stdout
-    return json.loads(out.read_text())
+    found: dict[str, Any] = json.loads(out.read_text())
+    assert set(SECTIONS.split(",")) <= set(found)
+    return found
 
 
 def positive(summary: dict[str, Any]) -> bool:

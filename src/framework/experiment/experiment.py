@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,9 +120,10 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     requires = {task.task_family: [dep.task_family for dep in flatten(task.requires())]
                 for task in dag}
     decisions = prune([planner.decide(task) for task in dag], roots, requires)
-    for task, decision in zip(dag, decisions, strict=True):
+    for index, (task, decision) in enumerate(zip(dag, decisions, strict=True)):
         if decision.action == "run":
             task.check()
+            decisions[index] = replace(decision, notes=tuple(task.plan_notes()))
     return decisions
 
 

@@ -55,6 +55,7 @@ class Decision:
     folder: Path | None = None
     source_run: str | None = None
     forced: bool = False  # runs whatever exists (--force, or downstream of a forced task)
+    notes: tuple[str, ...] = ()  # the task's plan_notes(), printed under its line
 
 
 class Planner:
@@ -179,4 +180,5 @@ def render(decisions: Iterable[Decision]) -> str:
         where = f"from run {decision.source_run}" if decision.source_run else ""
         lines.append(f"  {decision.task:<14} {decision.action:<7} {where}"
                      f"{' ' if where else ''}({decision.reason})".rstrip())
+        lines.extend(f"    {decision.task}: {note}" for note in decision.notes)
     return "\n".join(lines)

@@ -64,7 +64,7 @@ class RunTask(luigi.Task):
     - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
     - ``model_folder``: set it to the name of a sub-folder of the output that ``produce``
       writes as an MLflow model; the framework makes it a logged model (``framework.models``);
-    - ``datasets()`` may return the raw tables the task reads (``framework.datasets``);
+    - ``datasets()`` may return the raw tables the task reads (``framework.store.datasets``);
     - ``required_files`` names the entries (files, or folders holding files) every output of the
       task must hold: a run that did not write them fails, a folder that lacks them is never
       complete (so never reused or accepted as a pin).
@@ -124,6 +124,11 @@ class RunTask(luigi.Task):
 
     def check(self) -> None:
         """Raise ``UserError`` when the task's input is unusable. Runs before the MLflow run."""
+
+    def plan_notes(self) -> list[str]:
+        """Lines the plan prints under this task when it is about to run (e.g. what it decided
+        about its input); called after ``check()``, before the MLflow run exists."""
+        return []
 
     def raw_inputs(self) -> list[Path]:
         """Raw files this task reads (not upstream outputs); their bytes enter its signature."""

@@ -30,6 +30,7 @@ from tabular.estimators import feature_target, make_estimator
 from tabular.evaluation import CVResult, cross_validate_model
 from tabular.features import FeatureSpec, build_features
 from tabular.predictions import make_predictions, write_predictions
+from tabular.screening import ScreeningSettings, screen
 
 Tables = tuple[pd.DataFrame, pd.DataFrame]
 # The default experiment the shipped luigi.toml describes.
@@ -68,9 +69,26 @@ def default_contract(default_dataset: DatasetConfig,
 
 
 @pytest.fixture(scope="module")
-def default_spec(default_contract: DataContract,
+def default_spec(default_dataset: DatasetConfig, default_contract: DataContract,
                  default_derived: tuple[DerivedFeature, ...]) -> FeatureSpec:
-    return FeatureSpec(columns=default_contract.features, derived=default_derived)
+    """As the Preprocessor builds it: screened columns, default one-hot bound."""
+    raw = read_table(default_dataset.source("train"), default_contract.features)
+    found = screen(raw, default_contract.features,
+                   ScreeningSettings(listed=DEFAULT_COLUMNS, max_categories=20))
+    return FeatureSpec(columns=found.kept, derived=default_derived, dates=found.dates,
+                       max_categories=20)
+
+
+def test_screening_leaves_the_default_columns_alone(default_dataset: DatasetConfig,
+                                                    default_spec: FeatureSpec) -> None:
+    assert default_spec.columns == DEFAULT_COLUMNS and default_spec.dates == ()
+    every = dataclasses.replace(default_dataset, train_columns=())
+    contract = resolve_contract(every, ("Name",))
+    raw = read_table(every.source("train"), contract.features)
+    lines = [d.line() for d in screen(raw, contract.features,
+                                      ScreeningSettings(max_categories=20)).decisions]
+    assert lines[0] == "dropped 'Name' (id-like: 891 distinct of 891)"
+    assert [line.split(" (")[0] for line in lines[1:]] == ["bounded 'Ticket'", "bounded 'Cabin'"]
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +150,12 @@ def test_kaggle_zip_gives_the_same_contract_and_tables(
     pd.testing.assert_frame_equal(read_table(zipped.source("test"), columns), raw_tables[1])
 
 
-def test_default_experiment_reaches_083_cv_accuracy(default_cv: CVResult) -> None:
+def test_default_experiment_keeps_its_084_cv_accuracy(default_cv: CVResult) -> None:
     assert set(default_cv.metrics) == {f"cv_{m}_{s}" for m in ("accuracy", "f1", "roc_auc")
                                        for s in ("mean", "std")}
-    assert default_cv.metrics["cv_accuracy_mean"] >= 0.83
+    # 0.8395 (printed as 0.84), the same before and after column screening (which leaves the
+    # default columns alone: test_screening_leaves_the_default_columns_alone).
+    assert default_cv.metrics["cv_accuracy_mean"] >= 0.839
     assert default_cv.metrics["cv_roc_auc_mean"] >= 0.85
     assert 0 < default_cv.metrics["cv_accuracy_std"] < 0.05
 
