@@ -2,9 +2,9 @@
 
 A fresh run and a fully reused run of the seed config (Evaluator + Prediction), the compose
 file's ``mlflow server`` command over their store (tests/support/servers.py), and Chromium
-loading the links the runner prints. Assertions are on the rendered DOM (``--dump-dom``); every page is
-also saved as a PNG under this module's temp folder (see docs/development.md, "Screenshots of
-the UI").
+loading the links the runner prints. Assertions are on the rendered DOM (``--dump-dom``); every
+page is also saved as a PNG under this module's temp folder (see docs/development.md,
+"Screenshots of the UI").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ only when it verifies and its manifest is still the one its run recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,9 +101,10 @@ class OutputIndex:
         except MlflowException:
             return None
 
-    def latest(self, task: str) -> Signature | None:
-        """The signature of the newest complete output of ``task``, whatever it was (for a
-        remote one, read from its manifest alone, which must be the one its run recorded)."""
+    def earlier(self, task: str) -> Iterator[tuple[str, Signature]]:
+        """(experiment id, signature) of the newest complete outputs of ``task`` in live runs,
+        newest first, whatever made them (for a remote one, read from its manifest alone,
+        which must be the one its run recorded). Deleted runs are not searched."""
         for run in self._runs(task):
             folder = Path(run.data.tags[output_tag(task)])
             recorded = run.data.tags.get(manifest_tag(task))
@@ -115,5 +116,9 @@ class OutputIndex:
                 output = OutputFolder(folder, task)
                 found = stored_signature(output) if output.exists() else None
             if found is not None:
-                return found
-        return None
+                yield run.info.experiment_id, found
+
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the live experiment called ``name``, None when there is none yet."""
+        found = self.client.get_experiment_by_name(name)
+        return None if found is None or found.lifecycle_stage != "active" else found.experiment_id
