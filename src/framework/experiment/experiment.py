@@ -167,6 +167,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         roots = [registry[name].of_run(run.run_id) for name in config.run.tasks]
         dag = list(walk(roots))
         ui.mark_training_experiment(client, run.experiment_id)
+        ui.show_metrics(client, run.experiment_id, run_summary.headline_columns(planned))
         recording.record_inputs(run, config, dag, decisions,
                                 git.diff if git and git.dirty else "")
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
@@ -190,7 +191,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
 def report(run: TrackedRun, failure_summary: str, results: Sequence[str] = ()) -> None:
     """The closing lines: status, run id, how to look at it (in model-training mode), and
     the run's metrics (``results``, from ``run_summary.result_lines``)."""
-    from framework.store.ui import run_url
+    from framework.store.ui import metrics_view_url, run_url
 
     if failure_summary:
         print(failure_summary.strip(), flush=True)
@@ -198,4 +199,5 @@ def report(run: TrackedRun, failure_summary: str, results: Sequence[str] = ()) -
           f"  browse: `docker compose up` (or see README: Browse results), then open "
           f"{run_url(run.experiment_id, run.run_id)}", flush=True)
     if results:
-        print("result:\n" + "\n".join(results), flush=True)
+        print(f"  compare runs: {metrics_view_url(run.experiment_id)}\n"
+              "result:\n" + "\n".join(results), flush=True)

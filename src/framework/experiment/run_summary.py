@@ -45,6 +45,16 @@ def headline_of(task: RunTask) -> str | None:
     return found[0] if found else None
 
 
+def headline_columns(dag: Sequence[RunTask]) -> list[str]:
+    """The DAG's headline metric and its std, e.g. ``cv_accuracy_mean, cv_accuracy_std``."""
+    for task in dag:
+        headline = headline_of(task)
+        if headline:
+            std = headline.removesuffix(MEAN) + STD
+            return [headline, std] if headline.endswith(MEAN) else [headline]
+    return []
+
+
 def result_lines(dag: Sequence[RunTask], decisions: Sequence[Decision]) -> list[str]:
     """One line per task whose output holds metrics, headline first, naming the run that
     computed them when the output was reused (``(reused from run 1a2b3c4d)``)."""
