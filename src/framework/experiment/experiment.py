@@ -142,7 +142,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     from framework.store import tracking, ui
     from framework.task.context import RunContext, activate
 
-    git = read_git_state(project_root)
+    git = read_git_state(project_root, (config.path,))
     tags = {TASK_TAG: ",".join(config.run.tasks), **recording.source_tags(),
             **(git.tags() if git else {})}
     planned = list(walk([registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]))

@@ -88,7 +88,7 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
         print(f"sweep of {len(points)} configurations (dry run, nothing was run or logged)")
         return ExitCode.OK
     _plan = Plan(configs, points, plans, registry, child_options, project_root, client)
-    git = read_git_state(project_root)
+    git = read_git_state(project_root, (config.path,))
     from framework.experiment.recording import source_tags
 
     tags = {TASK_TAG: ",".join(config.run.tasks), SWEEP_SIZE_TAG: str(len(points)),
