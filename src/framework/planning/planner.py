@@ -144,10 +144,10 @@ class Planner:
             return Decision(name, "reuse", signature, "same signature", folder, run_id)
         if name in self.index.refused:
             return Decision(name, "run", signature, self.index.refused[name])
-        found = nearest(self.index.earlier(name), signature, self.experiment_id)
-        if found is None:
+        previous = nearest(self.index.earlier(name), signature, self.experiment_id)
+        if previous is None:
             return Decision(name, "run", signature, f"no earlier {name} output")
-        changes = found[1]
+        changes = previous[1]
         return Decision(name, "run", signature,
                         "new signature: " + ("; ".join(changes) or "earlier output unusable"))
 
