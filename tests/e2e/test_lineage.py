@@ -103,6 +103,10 @@ def test_the_trainer_output_is_a_logged_model_of_the_run_that_made_it(runs: Runs
     model_id = runs.manifest("Trainer")["model_id"]
     model = runs.client.get_logged_model(model_id)
     assert model.status == LoggedModelStatus.READY
+    # Named for what it is (experiment and estimator), and so are the runs.
+    assert model.name == "titanic-RidgeClassifier"
+    assert runs.fresh.info.run_name == "RidgeClassifier"
+    assert runs.reused.info.run_name == "RidgeClassifier, all reused"
     assert model.source_run_id == runs.fresh.info.run_id
     assert model.params["seed"] == "0"
     assert [o.model_id for o in runs.fresh.outputs.model_outputs] == [model_id]
@@ -216,6 +220,11 @@ def test_the_printed_serve_command_works_as_written(runs: Runs, tmp_path: Path):
             except OSError:
                 continue
         assert status == 200, (tmp_path / "serve.log").read_text()[-3000:]
+        row = {"PassengerId": 892, "Pclass": 3, "SibSp": 0, "Parch": 0}
+        status, body = http("POST", f"http://127.0.0.1:{port}/invocations",
+                            body=json.dumps({"dataframe_records": [row]}).encode(),
+                            headers={"Content-Type": "application/json"}, timeout=30)
+        assert status == 200 and json.loads(body)["predictions"][0] in (0, 1), body
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -26,6 +26,7 @@ KIND = "custom_model_development"
 VIEW_KEY = "runner-metrics"
 # The UI's own default columns (MLflow 3.17), kept in front of the metrics.
 DEFAULT_COLUMNS = ("attributes.`Source`", "attributes.`Models`", "attributes.`Dataset`")
+METRIC_WIDTH = 150  # pixels: room for a name like cv_accuracy_mean
 
 
 def run_route(experiment_id: str, run_id: str) -> str:
@@ -67,8 +68,11 @@ def show_metrics(client: MlflowClient, experiment_id: str, metrics: Sequence[str
     """
     if not metrics:
         return
-    view = json.dumps({"selectedColumns": [*DEFAULT_COLUMNS,
-                                           *(f"metrics.`{name}`" for name in metrics)]})
+    shown = [f"metrics.`{name}`" for name in metrics]
+    # First after the pinned run name and date: on the first screen, also of a laptop.
+    view = json.dumps({"selectedColumns": [*DEFAULT_COLUMNS, *shown],
+                       "columnOrder": [*shown, *DEFAULT_COLUMNS],
+                       "columnWidths": dict.fromkeys(shown, METRIC_WIDTH)})
     tag = SHARED_VIEW_TAG_PREFIX + VIEW_KEY
     if client.get_experiment(experiment_id).tags.get(tag) != view:
         client.set_experiment_tag(experiment_id, tag, view)
