@@ -118,6 +118,10 @@ class OutputIndex:
             if found is not None:
                 yield run.info.experiment_id, found
 
+    def latest(self, task: str) -> Signature | None:
+        """The signature of the newest complete output of ``task``, whatever made it."""
+        return next((signature for _, signature in self.earlier(task)), None)
+
     def experiment_id(self, name: str) -> str | None:
         """The id of the live experiment called ``name``, None when there is none yet."""
         found = self.client.get_experiment_by_name(name)
