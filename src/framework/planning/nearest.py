@@ -29,7 +29,8 @@ def comparable(earlier: Signature, new: Signature, same_experiment: bool) -> boo
 def nearest(candidates: Iterable[tuple[str, Signature]], new: Signature,
             experiment_id: str | None) -> tuple[Signature, list[str]] | None:
     """The nearest comparable earlier signature among ``candidates`` ((experiment id,
-    signature), newest first) and what differs from it; None when none is comparable."""
+    signature), newer first within each experiment) and what differs from it; None when none
+    is comparable."""
     best: tuple[tuple[int, int, int], Signature, list[str]] | None = None
     for age, (experiment, earlier) in enumerate(candidates):
         same = experiment == experiment_id

@@ -144,7 +144,8 @@ class Planner:
             return Decision(name, "reuse", signature, "same signature", folder, run_id)
         if name in self.index.refused:
             return Decision(name, "run", signature, self.index.refused[name])
-        previous = nearest(self.index.earlier(name), signature, self.experiment_id)
+        previous = nearest(self.index.earlier(name, self.experiment_id), signature,
+                           self.experiment_id)
         if previous is None:
             return Decision(name, "run", signature, f"no earlier {name} output")
         changes = previous[1]
