@@ -30,10 +30,11 @@ def nearest(candidates: Iterable[tuple[str, Signature]], new: Signature,
             experiment_id: str | None) -> tuple[Signature, list[str]] | None:
     """The nearest comparable earlier signature among ``candidates`` ((experiment id,
     signature), newer first within each experiment) and what differs from it; None when none
-    is comparable."""
+    is comparable. ``experiment_id`` None (no experiment to prefer) makes every candidate
+    comparable; an experiment that does not exist yet is ``""``, which no candidate is in."""
     best: tuple[tuple[int, int, int], Signature, list[str]] | None = None
     for age, (experiment, earlier) in enumerate(candidates):
-        same = experiment == experiment_id
+        same = experiment_id is None or experiment == experiment_id
         if not comparable(earlier, new, same):
             continue
         changes = explain(earlier, new)

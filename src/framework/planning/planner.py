@@ -65,8 +65,9 @@ class Planner:
                  force: Collection[str] = (), accept: Collection[str] = (),
                  reuse: bool = True, experiment: str = "") -> None:
         self.index = index
-        # Reasons compare with the nearest earlier output, preferably of this experiment.
-        self.experiment_id = index.experiment_id(experiment) if experiment else None
+        # Reasons compare with the nearest earlier output, preferably of this experiment
+        # ("" when it does not exist yet; None: no experiment given, every output compares).
+        self.experiment_id = (index.experiment_id(experiment) or "") if experiment else None
         self.source_root = source_root
         self.pins = pins
         self.force = set(force)

@@ -18,6 +18,13 @@ def test_no_comparable_output_is_none_rather_than_another_experiments():
     iris = Signature("Preprocessor", {}, {}, {"train.csv": "iris"}, {})
     assert nearest([preprocessor("titanic", "1")], iris, experiment_id="2") is None
     assert nearest([], iris, experiment_id="2") is None
+    assert nearest([preprocessor("titanic", "1")], iris, experiment_id="") is None  # new one
+
+
+def test_without_an_experiment_to_prefer_every_output_compares():
+    iris = Signature("Preprocessor", {}, {}, {"train.csv": "iris"}, {})
+    found = nearest([preprocessor("titanic", "1")], iris, experiment_id=None)
+    assert found is not None and found[1] == ["input train.csv changed"]
 
 
 def test_the_same_data_in_another_experiment_is_comparable():
