@@ -46,6 +46,10 @@ class Trainer(RunTask):
     def check(self) -> None:
         self.make_estimator()
 
+    def model_name(self) -> str:
+        """The estimator's class, e.g. ``GradientBoostingClassifier``."""
+        return str(self.estimator).rpartition(".")[2]
+
     def code_modules(self) -> list[str]:
         """The estimator's module too: it may be the user's own code in src/."""
         return [*super().code_modules(), self.estimator.rpartition(".")[0]]

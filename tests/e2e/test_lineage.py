@@ -103,6 +103,10 @@ def test_the_trainer_output_is_a_logged_model_of_the_run_that_made_it(runs: Runs
     model_id = runs.manifest("Trainer")["model_id"]
     model = runs.client.get_logged_model(model_id)
     assert model.status == LoggedModelStatus.READY
+    # Named for what it is (experiment and estimator), and so are the runs.
+    assert model.name == "titanic-RidgeClassifier"
+    assert runs.fresh.info.run_name == "RidgeClassifier"
+    assert runs.reused.info.run_name == "RidgeClassifier, all reused"
     assert model.source_run_id == runs.fresh.info.run_id
     assert model.params["seed"] == "0"
     assert [o.model_id for o in runs.fresh.outputs.model_outputs] == [model_id]
@@ -187,3 +191,40 @@ def test_a_bad_register_model_is_refused_before_any_run(project: Project):
     assert result.returncode == 2
     assert "RunConfig.register_model must be a non-empty string" in one_line_error(result)
     assert project.all_runs() == []
+
+
+def test_the_printed_serve_command_works_as_written(runs: Runs, tmp_path: Path):
+    """In a shell without the venv on PATH nor MLFLOW_TRACKING_URI: the command sets both."""
+    import os
+    import signal
+    import time
+
+    from support.servers import free_port, http
+
+    (line,) = (line for line in runs.outputs["fresh"].stdout.splitlines() if "serve it:" in line)
+    command = line.split("serve it: ", 1)[1]
+    assert "models:/titanic/1 " in command and command.endswith("--port 5001")
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
+           "MLFLOW_DISABLE_TELEMETRY": "true"}
+    server = subprocess.Popen(["bash", "-c", command.replace("5001", str(port))],
+                              cwd=runs.project.root, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, status = time.monotonic() + 120, 0
+        while status != 200 and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                status, _ = http("GET", f"http://127.0.0.1:{port}/ping", timeout=2)
+            except OSError:
+                continue
+        assert status == 200, (tmp_path / "serve.log").read_text()[-3000:]
+        row = {"PassengerId": 892, "Pclass": 3, "SibSp": 0, "Parch": 0}
+        status, body = http("POST", f"http://127.0.0.1:{port}/invocations",
+                            body=json.dumps({"dataframe_records": [row]}).encode(),
+                            headers={"Content-Type": "application/json"}, timeout=30)
+        assert status == 200 and json.loads(body)["predictions"][0] in (0, 1), body
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)

@@ -98,13 +98,25 @@ def test_overrides_are_what_gets_logged(project: Project):
 
 
 def test_a_dirty_tree_is_flagged_and_its_diff_kept(project: Project):
-    config = project.root / "luigi.toml"
-    config.write_text(config.read_text().replace('description = "', 'description = "dirty '))
-    result = project.run("--task", "Preprocessor")
+    # A new config file of one's own is logged with the run: it does not make the tree dirty.
+    shipped = (project.root / "luigi.toml").read_text()
+    mine = project.write_config(shipped.replace('description = "', 'description = "mine '),
+                                "mine.toml")
+    clean = project.run("--config", mine.name, "--task", "Preprocessor")
+    assert clean.returncode == 0, clean.stderr
+    assert project.runs()[0].data.tags["git.dirty"] == "false"
+    assert "description = \"mine" in (artifacts_of(project.runs()[0]) / "config" / "mine.toml"
+                                       ).read_text()
+    # Edited code, and a new Python file, do.
+    init = project.root / "src" / "tasks" / "__init__.py"
+    init.write_text(init.read_text() + "# dirty\n")
+    (project.root / "src" / "scratch.py").write_text("")
+    result = project.run("--config", mine.name, "--task", "Preprocessor")
     assert result.returncode == 0, result.stderr
-    (run,) = project.runs()
+    run = project.runs()[0]
     assert run.data.tags["git.dirty"] == "true"
-    assert "dirty" in (artifacts_of(run) / "git.diff").read_text()
+    diff = (artifacts_of(run) / "git.diff").read_text()
+    assert "+# dirty" in diff and "#   src/scratch.py" in diff and "#   mine.toml" in diff
 
 
 def test_paths_resolve_from_the_project_root_not_the_current_folder(project: Project, tmp_path):

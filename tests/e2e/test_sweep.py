@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,15 @@ def test_every_configuration_is_a_finished_child_of_one_parent(swept):
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.info.status == "FINISHED"
         assert "cv_accuracy_mean" in child.data.metrics
+        # Named for what it tried, not MLflow's made-up names.
+        assert child.info.run_name == f"Trainer.estimator_params.alpha={alpha_of(child)}"
+    assert parent.info.run_name == "sweep of 3: Trainer.estimator_params.alpha"
+
+
+def links_in(description: str) -> dict[str, str]:
+    """Run id prefix -> the route of each markdown run link in a description."""
+    return dict(re.findall(r"\[([0-9a-f]{8})\]\((#/experiments/\d+/runs/[0-9a-f]+\?[^)]*)\)",
+                           description))
 
 
 def test_table_parameters_are_logged_flattened_and_whole(swept):
@@ -107,6 +117,17 @@ def test_a_rerun_reuses_every_configuration(swept):
     assert newest.info.run_id != first.info.run_id and "mlflow.parentRunId" not in newest.data.tags
     assert newest.data.tags["sweep.best_run_id"] == first.data.tags["sweep.best_run_id"]
     assert result.stdout.count("REUSED") >= len(children)
+    # Nothing ran, so the parent has no children: its description links the runs that hold
+    # each configuration's results, and the best one.
+    from framework.store.ui import run_route
+
+    best = first.data.tags["sweep.best_run_id"]
+    note = newest.data.tags["mlflow.note.content"]
+    links = links_in(note)
+    assert links == {c.info.run_id[:8]: run_route(c.info.experiment_id, c.info.run_id)
+                     for c in children}
+    assert f"**Best** by cv_accuracy_mean (maximize): run [{best[:8]}]" in note
+    assert note.count("| REUSED |") == len(children)
 
 
 def test_dotted_set_changes_one_key_of_a_table_and_keeps_the_rest(project: Project):

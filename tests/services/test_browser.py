@@ -33,6 +33,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
 BUDGETS_MS = (15_000, 30_000, 60_000)
 MODE = "workflowType=machine_learning"
 LINK = re.compile(r"https?://\S+")
+MODEL = "titanic-RidgeClassifier"  # <experiment>-<estimator class>: the seed config's model
 
 
 def chromium() -> str:
@@ -55,6 +56,7 @@ class Site:
     reused_id: str
     model_id: str
     printed: dict[str, str]  # run -> the link the runner printed for it
+    compare: str  # the runs-table link the fresh run printed
     shots: Path
 
     def show(self, link: str, name: str, waiting_for: str) -> str:
@@ -102,12 +104,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Iterato
     project = copy_project(base / "project", titanic_dir)
     project.write_config(SEED_CONFIG)
     project.git("commit", "-qam", "the seed config")
-    printed = {}
+    printed, compare = {}, {}
     for name in ("fresh", "reused"):
         result = project.run(*ROOTS)
         assert result.returncode == 0, result.stdout + result.stderr
         (printed[name],) = (link for line in result.stdout.splitlines() if "browse:" in line
                             for link in LINK.findall(line))
+        (compare[name],) = (link for line in result.stdout.splitlines()
+                            if "compare runs:" in line for link in LINK.findall(line))
     reused, fresh = project.runs()
     manifest = Path(fresh.data.tags["output.Trainer"]) / "_manifest.json"
     model_id = json.loads(manifest.read_text())["model_id"]
@@ -116,7 +120,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Iterato
     with running_service("mlflow", project.root,
                          extra_env={"MLFLOW_DISABLE_TELEMETRY": "true"}) as url:
         yield Site(project, url, fresh.info.experiment_id, fresh.info.run_id,
-                   reused.info.run_id, model_id, printed, shots)
+                   reused.info.run_id, model_id, printed, compare["fresh"], shots)
     print(f"screenshots: {shots}")
 
 
@@ -152,7 +156,7 @@ def test_the_fresh_run_page_shows_source_commit_dataset_and_logged_model(site: S
     assert re.search(rf"Source runner\.py main {commit}", text), text[:3000]
     # "training" in the DOM; the UI capitalises it with CSS.
     assert re.search(r"Datasets train\.csv \([0-9a-f]{8}\) training", text), text[:3000]
-    assert re.search(r"Logged models \(1\).* Output 0 \S* ?Trainer Ready", text), text[:4000]
+    assert re.search(rf"Logged models \(1\).* Output 0 \S* ?{MODEL} Ready", text), text[:4000]
     assert f"#/experiments/{site.experiment_id}/models/{site.model_id}" in hrefs(dom)
 
 
@@ -164,7 +168,7 @@ def test_the_reused_run_page_links_to_the_run_that_made_its_outputs(site: Site):
     assert hrefs(dom).count(source) >= 2  # one per reused task (the list may be folded)
     assert f"Preprocessor : reused from run {site.fresh_id[:8]}" in text
     # The same model, as an input: no copy was made.
-    assert re.search(r"Logged models \(1\).* Input - \S* ?Trainer Ready", text), text[:4000]
+    assert re.search(rf"Logged models \(1\).* Input - \S* ?{MODEL} Ready", text), text[:4000]
     assert "Datasets train.csv (" in text
 
 
@@ -174,7 +178,7 @@ def test_the_model_page_shows_params_metrics_and_both_runs(site: Site):
     link = f"http://127.0.0.1:5000/{model_route(site.experiment_id, site.model_id)}"
     text = text_of(site.show(link, "model", "cv_accuracy_mean"))
     assert_model_training_mode(text)
-    assert "Trainer" in text and "Ready" in text
+    assert MODEL in text and "Ready" in text
     assert "Parameters (4)" in text and "estimator sklearn.linear_model.RidgeClassifier" in text
     # The metrics once, from the run that evaluated the model. The page lists the runs that
     # logged metrics for it; the reused run shows the model among its inputs instead.
@@ -184,3 +188,28 @@ def test_the_model_page_shows_params_metrics_and_both_runs(site: Site):
     commit = site.project.git("rev-parse", "HEAD")[:7]
     assert f"Logged from runner.py main {commit}" in text
     assert f"cv_accuracy_mean - {fresh} 0." in text
+
+
+def test_runs_have_readable_names_and_the_printed_link_shows_the_headline_metric(site: Site):
+    fresh, reused = (run_name(site, run_id) for run_id in (site.fresh_id, site.reused_id))
+    assert (fresh, reused) == ("RidgeClassifier", "RidgeClassifier, all reused")
+    dom = site.show(site.compare, "runs-with-metrics", "cv_accuracy_mean")
+    text = text_of(dom)
+    assert_model_training_mode(text)
+    assert f"{fresh} " in text and f"{reused} " in text
+    # The headline metric and its std are the first columns after the (pinned) run name and
+    # date, before the wide default ones, with both runs' values. A row's cells are in the
+    # order shown (the headers are not), the pinned ones apart.
+    score = MlflowClient(site.project.tracking_uri).get_run(site.fresh_id).data.metrics
+    values = f"{score['cv_accuracy_mean']} {score['cv_accuracy_std']}"
+    rows = re.findall(rf"{re.escape(values)} runner\.py (?:-|{MODEL}) train\.csv", text)
+    assert len(rows) == 2, text[:3000]
+
+
+def test_the_models_tab_names_models_for_what_they_are(site: Site):
+    from framework.store.ui import UI_BASE
+
+    link = f"{UI_BASE}/#/experiments/{site.experiment_id}/models?{MODE}"
+    text = text_of(site.show(link, "models", MODEL))
+    assert_model_training_mode(text)
+    assert f"{MODEL} Ready" in text and "Trainer Ready" not in text

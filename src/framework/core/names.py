@@ -70,6 +70,9 @@ SOURCE_TYPE_TAG = "mlflow.source.type"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 GIT_BRANCH_TAG = "mlflow.source.git.branch"
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+# An experiment tag the UI reads as a saved runs-table view (columns, sort) for the address
+# ``...runs?viewStateShareKey=<key>``; ``<key>`` follows the prefix.
+SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 DATASET_CONTEXT_TAG = "mlflow.data.context"  # the input tag the UI shows as a dataset's context
 MODEL_FOLDER_TAG = "output.folder"  # logged-model tag: the verified folder it was made from
 

@@ -113,7 +113,8 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     check_distinct_folders(pins)
     activate(RunContext(tracking_uri(), config.input_dir, pins))
     planner = Planner(OutputIndex(client), source_root, pins=pins, force=options.force,
-                      accept=options.accept_pins, reuse=options.reuse)
+                      accept=options.accept_pins, reuse=options.reuse,
+                      experiment=config.run.experiment_name)
     roots = [registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]
     dag = list(walk(roots))
     check_one_instance_per_task(dag)
@@ -129,21 +130,28 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
 
 def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
                       options: Options, client: MlflowClient, decisions: list[Decision],
-                      project_root: Path, parent_run_id: str | None = None) -> TrackedRun:
-    """Open the run, record the experiment, run the DAG and close the run with its outcome."""
+                      project_root: Path, parent_run_id: str | None = None,
+                      run_name: str | None = None) -> TrackedRun:
+    """Open the run, record the experiment, run the DAG and close the run with its outcome.
+
+    ``run_name`` (else what the run trains and reuses, ``run_summary.run_name``) is the name
+    the MLflow UI lists it by."""
     from framework.core.gitinfo import read_git_state
     from framework.execution import luigi_build as execution
     from framework.execution import shared_work as shared
-    from framework.experiment import recording
+    from framework.experiment import recording, run_summary
     from framework.planning.planner import render
     from framework.store import tracking, ui
     from framework.task.context import RunContext, activate
 
-    git = read_git_state(project_root)
+    git = read_git_state(project_root, (config.path,))
     tags = {TASK_TAG: ",".join(config.run.tasks), **recording.source_tags(),
             **(git.tags() if git else {})}
+    planned = list(walk([registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]))
+    run_name = run_name or run_summary.run_name(planned, decisions, config.run.tasks)
     with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
-        client, config.run.experiment_name, config.run.description, tags, parent_run_id
+        client, config.run.experiment_name, config.run.description, tags, parent_run_id,
+        run_name
     ) as run:
         log_file = Path(scratch) / "luigi.log"
         execution.configure_logging(log_file, options.verbose)
@@ -161,30 +169,37 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         roots = [registry[name].of_run(run.run_id) for name in config.run.tasks]
         dag = list(walk(roots))
         ui.mark_training_experiment(client, run.experiment_id)
+        ui.show_metrics(client, run.experiment_id, run_summary.headline_columns(planned))
         recording.record_inputs(run, config, dag, decisions,
                                 git.diff if git and git.dirty else "")
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
               f"{' + '.join(config.run.tasks)}\nplan:\n{render(decisions)}", flush=True)
         recording.record_lineage(run, dag, decisions, config.run.description)
         recording.record_datasets(run, dag)
+        final = decisions
         try:
             result = execution.execute(roots, options.workers, options.scheduler_url)
-            recording.record_adopted(run, dag, decisions, config.run.description)
+            final = recording.record_adopted(run, dag, decisions, config.run.description)
         finally:
             run.log_artifact(log_file, "logs")
         run.failed = not execution.succeeded(result)
         if not run.failed:
             recording.register_models(run, config, dag)
-    report(run, result.summary_text if run.failed else "")
+    report(run, result.summary_text if run.failed else "",
+           run_summary.result_lines(dag, final))
     return run
 
 
-def report(run: TrackedRun, failure_summary: str) -> None:
-    """The closing lines: status, run id, and how to look at it (in model-training mode)."""
-    from framework.store.ui import run_url
+def report(run: TrackedRun, failure_summary: str, results: Sequence[str] = ()) -> None:
+    """The closing lines: status, run id, how to look at it (in model-training mode), and
+    the run's metrics (``results``, from ``run_summary.result_lines``)."""
+    from framework.store.ui import metrics_view_url, run_url
 
     if failure_summary:
         print(failure_summary.strip(), flush=True)
     print(f"{run.status} run {run.run_id} (experiment id {run.experiment_id})\n"
           f"  browse: `docker compose up` (or see README: Browse results), then open "
           f"{run_url(run.experiment_id, run.run_id)}", flush=True)
+    if results:
+        print(f"  compare runs: {metrics_view_url(run.experiment_id)}\n"
+              "result:\n" + "\n".join(results), flush=True)

@@ -170,6 +170,8 @@ def record_datasets(run: TrackedRun, dag: list[RunTask]) -> None:
 
 def register_models(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask]) -> None:
     """Register the logged model of every model task under ``[RunConfig] register_model``."""
+    from framework.experiment.serving import serve_command
+
     name = config.run.register_model
     if not name:
         return
@@ -178,7 +180,9 @@ def register_models(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask
         if model_id:
             version = models.register(run.client, name, model_id)
             print(f"  {task.task_family:<14} model {model_id} is version {version} of "
-                  f"registered model {name!r}", flush=True)
+                  f"registered model {name!r}\n  serve it: "
+                  f"{serve_command(f'models:/{name}/{version}', run.client.tracking_uri)}",
+                  flush=True)
 
 
 def flattened(params: dict[str, str]) -> dict[str, str]:

@@ -88,7 +88,7 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
         print(f"sweep of {len(points)} configurations (dry run, nothing was run or logged)")
         return ExitCode.OK
     _plan = Plan(configs, points, plans, registry, child_options, project_root, client)
-    git = read_git_state(project_root)
+    git = read_git_state(project_root, (config.path,))
     from framework.experiment.recording import source_tags
 
     tags = {TASK_TAG: ",".join(config.run.tasks), SWEEP_SIZE_TAG: str(len(points)),
@@ -97,7 +97,8 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
             **(git.tags() if git else {})}
     outcomes: list[Outcome] = []
     with tracking.tracked_run(client, config.run.experiment_name, config.run.description,
-                              tags) as parent:
+                              tags, run_name=f"sweep of {len(points)}: "
+                                             f"{', '.join(spec.space)}") as parent:
         _plan.parent_run_id = parent.run_id
         sweep_report.record_sweep(parent, config, spec, points, git)
         print(f"sweep run {parent.run_id} in experiment {config.run.experiment_name!r}: "
@@ -207,7 +208,7 @@ def run_planned(index: int, started: float) -> Outcome:
     try:
         with contextlib.redirect_stdout(output):
             run = app.track_and_execute(cfg, p.registry, p.options, p.client, decisions,
-                                        p.project_root, p.parent_run_id)
+                                        p.project_root, p.parent_run_id, sweep.describe(point))
     finally:
         claims.release_all()
     run.log_text(output.getvalue(), "runner_output.txt")

@@ -172,6 +172,9 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
             plot(spec, outcomes, metric, Path(scratch) / PLOT_NAME)
             parent.log_artifact(Path(scratch) / PLOT_NAME)
     best = best_of(spec, outcomes)
+    from framework.experiment.sweep_note import describe_parent
+
+    describe_parent(parent, spec, ranked(spec, outcomes), metric, best)
     if best is not None and best.run_id:
         parent.set_tags({SWEEP_BEST_TAG: best.run_id, SWEEP_METRIC_TAG: metric,
                          SWEEP_BEST_CONFIGURATION_TAG: sweep.describe(best.point)})

@@ -32,6 +32,7 @@ from framework.outputs.signature import (
     input_digests,
     library_versions,
 )
+from framework.planning.nearest import nearest
 from framework.store.index import OutputIndex, stored_signature
 
 if TYPE_CHECKING:
@@ -63,8 +64,11 @@ class Planner:
 
     def __init__(self, index: OutputIndex, source_root: Path, *, pins: Mapping[str, Path],
                  force: Collection[str] = (), accept: Collection[str] = (),
-                 reuse: bool = True) -> None:
+                 reuse: bool = True, experiment: str = "") -> None:
         self.index = index
+        # Reasons compare with the nearest earlier output, preferably of this experiment
+        # ("" when it does not exist yet; None: no experiment given, every output compares).
+        self.experiment_id = (index.experiment_id(experiment) or "") if experiment else None
         self.source_root = source_root
         self.pins = pins
         self.force = set(force)
@@ -142,10 +146,11 @@ class Planner:
             return Decision(name, "reuse", signature, "same signature", folder, run_id)
         if name in self.index.refused:
             return Decision(name, "run", signature, self.index.refused[name])
-        previous = self.index.latest(name)
+        previous = nearest(self.index.earlier(name, self.experiment_id), signature,
+                           self.experiment_id)
         if previous is None:
             return Decision(name, "run", signature, f"no earlier {name} output")
-        changes = explain(previous, signature)
+        changes = previous[1]
         return Decision(name, "run", signature,
                         "new signature: " + ("; ".join(changes) or "earlier output unusable"))
 

@@ -7,7 +7,8 @@ only when it verifies and its manifest is still the one its run recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,15 +52,17 @@ class OutputIndex:
             self._experiments = [e.experiment_id for e in self.client.search_experiments()]
         return self._experiments
 
-    def _runs(self, task: str, condition: str = "") -> Iterable[Run]:
-        """The newest runs that wrote ``task``'s output (and match ``condition``). Runs that
-        only reused it carry no ``output.<Task>`` tag, so however often an output is reused,
-        the run that made it stays in view."""
-        if not self.experiments():
+    def _runs(self, task: str, condition: str = "", experiments: list[str] | None = None
+              ) -> Iterable[Run]:
+        """The newest runs that wrote ``task``'s output (and match ``condition``), in
+        ``experiments`` (default: all). Runs that only reused it carry no ``output.<Task>``
+        tag, so however often an output is reused, the run that made it stays in view."""
+        experiments = experiments or self.experiments()
+        if not experiments:
             return
         wrote = f"tags.`{output_tag(task)}` LIKE '%'"
         yield from self.client.search_runs(
-            self.experiments(), filter_string=f"{wrote} and {condition}" if condition else wrote,
+            experiments, filter_string=f"{wrote} and {condition}" if condition else wrote,
             max_results=CANDIDATES, order_by=["attributes.start_time DESC"])
 
     def find(self, signature: Signature, required: Sequence[str] = ()
@@ -101,10 +104,19 @@ class OutputIndex:
         except MlflowException:
             return None
 
-    def latest(self, task: str) -> Signature | None:
-        """The signature of the newest complete output of ``task``, whatever it was (for a
-        remote one, read from its manifest alone, which must be the one its run recorded)."""
-        for run in self._runs(task):
+    def earlier(self, task: str, experiment_id: str | None = None
+                ) -> Iterator[tuple[str, Signature]]:
+        """(experiment id, signature) of the newest complete outputs of ``task`` in live runs,
+        whatever made them: those of ``experiment_id`` first, then of every experiment, each
+        newest first (for a remote one, read from its manifest alone, which must be the one
+        its run recorded). Deleted runs are not searched."""
+        runs = itertools.chain(self._runs(task, experiments=[experiment_id]) if experiment_id
+                               else (), self._runs(task))
+        seen: set[str] = set()
+        for run in runs:
+            if run.info.run_id in seen:
+                continue
+            seen.add(run.info.run_id)
             folder = Path(run.data.tags[output_tag(task)])
             recorded = run.data.tags.get(manifest_tag(task))
             if remote.is_remote(run.info.artifact_uri) and not remote.is_own(folder):
@@ -115,5 +127,13 @@ class OutputIndex:
                 output = OutputFolder(folder, task)
                 found = stored_signature(output) if output.exists() else None
             if found is not None:
-                return found
-        return None
+                yield run.info.experiment_id, found
+
+    def latest(self, task: str) -> Signature | None:
+        """The signature of the newest complete output of ``task``, whatever made it."""
+        return next((signature for _, signature in self.earlier(task)), None)
+
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the live experiment called ``name``, None when there is none yet."""
+        found = self.client.get_experiment_by_name(name)
+        return None if found is None or found.lifecycle_stage != "active" else found.experiment_id

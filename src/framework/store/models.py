@@ -26,11 +26,12 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 
-
-
-def create(client: MlflowClient, run_id: str, task: str, folder: Path, final_folder: Path,
+def create(client: MlflowClient, run_id: str, what: str, folder: Path, final_folder: Path,
            params: Mapping[str, str]) -> str:
     """A PENDING logged model holding a copy of the MLflow model in ``folder``; its id.
+
+    It is named ``<experiment>-<what>`` (e.g. ``titanic-GradientBoostingClassifier``): the
+    Models tab and the registry list models by name.
 
     MLflow keeps a logged model's files in its own artifact location (there is no public way
     to point it at ours), hence the one copy, made from the staged files before they publish.
@@ -41,8 +42,10 @@ def create(client: MlflowClient, run_id: str, task: str, folder: Path, final_fol
     # Who made it and from which code, as on the run (the model page shows them).
     inherited = {key: value for key, value in run.data.tags.items()
                  if key.startswith(SOURCE_TAG_PREFIX) or key == USER_TAG}
+    experiment = client.get_experiment(run.info.experiment_id).name
     model = client.create_logged_model(
-        run.info.experiment_id, name=task, source_run_id=run_id, params=dict(params),
+        run.info.experiment_id, name=f"{experiment}-{what}", source_run_id=run_id,
+        params=dict(params),
         tags={**inherited, MODEL_FOLDER_TAG: str(final_folder)})
     # The run page lists a run's logged models from its outputs.
     client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])

@@ -125,7 +125,7 @@ def ensure_experiment(client: MlflowClient, name: str) -> str:
 @contextmanager
 def tracked_run(
     client: MlflowClient, experiment: str, description: str, tags: Mapping[str, str],
-    parent_run_id: str | None = None,
+    parent_run_id: str | None = None, run_name: str | None = None,
 ) -> Iterator[TrackedRun]:
     """Open a run and guarantee it ends FINISHED, FAILED or KILLED, never left RUNNING.
 
@@ -133,14 +133,15 @@ def tracked_run(
     exception or when the body set ``failed``, FINISHED otherwise. Closing survives a busy
     store (retried until the deadline) and further signals (held back until it is done).
     With ``parent_run_id`` the run is a child of that run (a sweep's configuration); the
-    MLflow UI nests it there.
+    MLflow UI nests it there. ``run_name`` is what the UI lists it as (MLflow's
+    ``mlflow.runName``; without it MLflow makes up one).
     """
     uri = client.tracking_uri
     experiment_id = retrying(lambda: ensure_experiment(client, experiment),
                              f"experiment {experiment!r}", uri)
     close_orphans(client)
     run = retrying(lambda: client.create_run(
-        experiment_id,
+        experiment_id, run_name=redact(run_name) if run_name else None,
         tags={key: redact(value) for key, value in {
             DESCRIPTION_TAG: description,
             USER_TAG: getpass.getuser(),

@@ -9,9 +9,11 @@ UI is served; ``UI_BASE`` is the address of the shipped ``docker compose up``.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from framework.core.names import EXPERIMENT_KIND_TAG
+from framework.core.names import EXPERIMENT_KIND_TAG, SHARED_VIEW_TAG_PREFIX
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -20,6 +22,11 @@ UI_BASE = "http://127.0.0.1:5000"
 MODE = "workflowType=machine_learning"
 # The experiment tag MLflow uses to tell model-training experiments from GenAI ones.
 KIND = "custom_model_development"
+# The runs-table view the runner saves on each experiment (see ``show_metrics``).
+VIEW_KEY = "runner-metrics"
+# The UI's own default columns (MLflow 3.17), kept in front of the metrics.
+DEFAULT_COLUMNS = ("attributes.`Source`", "attributes.`Models`", "attributes.`Dataset`")
+METRIC_WIDTH = 150  # pixels: room for a name like cv_accuracy_mean
 
 
 def run_route(experiment_id: str, run_id: str) -> str:
@@ -43,6 +50,32 @@ def run_url(experiment_id: str, run_id: str, base: str = UI_BASE) -> str:
 
 def experiment_url(experiment_id: str, base: str = UI_BASE) -> str:
     return f"{base}/{experiment_route(experiment_id)}"
+
+
+def metrics_view_url(experiment_id: str, base: str = UI_BASE) -> str:
+    """The runs table with the view ``show_metrics`` saved: the headline metric's columns."""
+    return f"{experiment_url(experiment_id, base)}&viewStateShareKey={VIEW_KEY}"
+
+
+def show_metrics(client: MlflowClient, experiment_id: str, metrics: Sequence[str]) -> None:
+    """Save a runs-table view on the experiment that shows ``metrics`` as columns.
+
+    MLflow 3.17's runs table shows no metric or parameter until the user picks them; its
+    columns are browser state, except for a *shared view*: an experiment tag
+    ``mlflow.sharedViewState.<key>`` holding the view's JSON, opened by the address
+    ``metrics_view_url`` (checked in Chromium: tests/services/test_browser.py). The UI then
+    offers to keep the view ("Override saved view").
+    """
+    if not metrics:
+        return
+    shown = [f"metrics.`{name}`" for name in metrics]
+    # First after the pinned run name and date: on the first screen, also of a laptop.
+    view = json.dumps({"selectedColumns": [*DEFAULT_COLUMNS, *shown],
+                       "columnOrder": [*shown, *DEFAULT_COLUMNS],
+                       "columnWidths": dict.fromkeys(shown, METRIC_WIDTH)})
+    tag = SHARED_VIEW_TAG_PREFIX + VIEW_KEY
+    if client.get_experiment(experiment_id).tags.get(tag) != view:
+        client.set_experiment_tag(experiment_id, tag, view)
 
 
 def mark_training_experiment(client: MlflowClient, experiment_id: str) -> None:

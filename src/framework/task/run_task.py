@@ -145,6 +145,14 @@ class RunTask(luigi.Task):
         """
         return None
 
+    def model_name(self) -> str | None:
+        """What this task's model is, e.g. its estimator's class; None for none or unknown.
+
+        Its logged model is called ``<experiment>-<model_name>`` (else ``<experiment>-<Task>``),
+        and the run is named after it.
+        """
+        return None
+
     def run_tags(self) -> dict[str, str]:
         """Tags this task adds to the run, decided before it starts (e.g. an inferred setting)."""
         return {}
@@ -202,8 +210,9 @@ class RunTask(luigi.Task):
             raise FileNotFoundError(f"{self.task_family} declares model_folder = "
                                     f"{self.model_folder!r} but produce() wrote no MLflow model "
                                     f"there ({folder / 'MLmodel'} is missing)")
-        return models.create(self._client(), self.run_id, self.task_family, folder,
-                             self.output().file(str(self.model_folder)), self.parameters())
+        return models.create(self._client(), self.run_id, self.model_name() or self.task_family,
+                             folder, self.output().file(str(self.model_folder)),
+                             self.parameters())
 
     def _client(self) -> MlflowClient:
         from mlflow.tracking import MlflowClient

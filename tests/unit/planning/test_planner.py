@@ -3,7 +3,7 @@ index of earlier outputs and a three-task DAG: PlanSource -> PlanModel -> PlanRe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,6 +64,11 @@ class FakeIndex:
 
     def latest(self, task: str) -> Signature | None:
         return self.history.get(task)
+
+    def earlier(self, task: str, experiment_id: str | None = None
+                ) -> Iterator[tuple[str, Signature]]:
+        """Earlier outputs of ``task`` as (experiment id, signature), nearest first."""
+        return iter([("1", self.history[task])] if task in self.history else [])
 
     def recorded_digest(self, run_id: str, task: str) -> str | None:
         return self.recorded.get((run_id, task))
