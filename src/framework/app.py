@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framework import config as config_file
-from framework import heap
+from framework import gc_guard, heap
 from framework.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
@@ -154,6 +154,7 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     from framework.reuse import OutputIndex, Planner, prune
     from framework.tracking import tracking_uri
 
+    gc_guard.hold_shared()  # until the run's tags name what it relies on
     pins = {**config.pins, **resolve_run_pins(config, client)}
     check_distinct_folders(pins)
     activate(RunContext(tracking_uri(), config.input_dir, pins))
@@ -207,6 +208,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
               f"{' + '.join(config.run.tasks)}\nplan:\n{render(decisions)}", flush=True)
         recording.record_lineage(run, dag, decisions, config.run.description)
+        gc_guard.release()  # the tags now protect every output this run uses
         recording.record_datasets(run, dag)
         try:
             result = execution.execute(roots, options.workers, options.scheduler_url)

@@ -35,13 +35,14 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
     """
     from mlflow.exceptions import MlflowException
 
+    from framework.recording import reused_tag
     from framework.reuse import output_tag
     from framework.tracking import local_path
 
     run_id, _, subpath = uri.removeprefix(config_file.RUN_URI_PREFIX).strip("/").partition("/")
     try:
         run = client.get_run(run_id)
-        source = run.data.tags.get(f"reused.{task}")
+        source = run.data.tags.get(reused_tag(task))
         if not subpath and output_tag(task) not in run.data.tags and source:
             run = client.get_run(source)
     except MlflowException:

@@ -30,6 +30,11 @@ ACCEPTED = "ACCEPTED"  # how the planner marks an accepted pin mismatch
 DESCRIPTION_TAG = "mlflow.note.content"
 
 
+def reused_tag(task: str) -> str:
+    """The run's tag naming the run whose ``task`` output it reused (or had pinned)."""
+    return f"reused.{task}"
+
+
 def source_tags() -> dict[str, str]:
     """MLflow's ``mlflow.source.*`` tags for the entry point (the UI's Source column).
 
@@ -89,7 +94,7 @@ def record_inputs(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask],
         **{key: value for task in dag for key, value in task.run_tags().items()},
         **{signature_tag(d.task): d.signature.digest for d in decisions},
         **{output_tag(task): str(folder) for task, folder in outputs.items()},
-        **{f"reused.{task}": source for task, source in reused_tasks(decisions).items()},
+        **{reused_tag(task): source for task, source in reused_tasks(decisions).items()},
         **{f"pin.accepted.{d.task}": d.reason for d in decisions if ACCEPTED in d.reason},
         **config_tags,
     })
