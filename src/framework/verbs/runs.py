@@ -74,7 +74,9 @@ def runs_frame(client: MlflowClient, experiment: str | None = None, filter_strin
     order = [sort] if sort else None
     fetched = list(common.search_all(client, experiments, filter_string, order, limit))
     rows = grouped(fetched)
-    params = [run.data.params for run, _ in rows]
+    # A sweep's parent logs the grid, not the tasks' params: it would make every param differ.
+    parents = {run.data.tags.get(PARENT_TAG) for run, child in rows if child}
+    params = [run.data.params for run, _ in rows if run.info.run_id not in parents]
     shown = (without_tables(sorted(set().union(*params)), set().union(*params))
              if all_params and params else differing(params))
     metrics = sorted(set().union(*(run.data.metrics for run, _ in rows))) if rows else []
