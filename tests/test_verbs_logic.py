@@ -176,3 +176,38 @@ def test_pins_in_the_config_protect_their_runs(tmp_path: Path, monkeypatch):
     found = gc.pinned(tmp_path, {run_id, "fedcba9876543210fedcba9876543210"})
     assert found[run_id] == "pinned by PathConfig.Trainer in luigi.toml"
     assert "PathConfig.Evaluator" in found["fedcba9876543210fedcba9876543210"]
+
+
+def test_gc_waits_while_a_runner_is_between_planning_and_recording(tmp_path: Path,
+                                                                    monkeypatch):
+    import threading
+
+    from framework import gc_guard
+
+    monkeypatch.chdir(tmp_path)
+    src = Path(__file__).resolve().parents[1] / "src"
+    runner = subprocess.Popen([sys.executable, "-c", (
+        f"import sys; sys.path.insert(0, {str(src)!r}); from framework import gc_guard; "
+        "gc_guard.hold_shared(); print('planning', flush=True); sys.stdin.readline(); "
+        "gc_guard.release(); print('recorded', flush=True); sys.stdin.readline()")],
+        cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert runner.stdin is not None and runner.stdout is not None
+    try:
+        assert runner.stdout.readline().strip() == "planning"
+        acquired = threading.Event()
+
+        def collect() -> None:
+            with gc_guard.exclusive():
+                acquired.set()
+
+        collector = threading.Thread(target=collect)
+        collector.start()
+        assert not acquired.wait(0.5)  # the runner is planning: gc waits
+        runner.stdin.write("go\n")
+        runner.stdin.flush()
+        assert runner.stdout.readline().strip() == "recorded"
+        assert acquired.wait(30)
+        collector.join()
+    finally:
+        runner.kill()
+        runner.wait()

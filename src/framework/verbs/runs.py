@@ -111,12 +111,13 @@ def render(frame: pd.DataFrame, form: str, title: str) -> str | None:
     children = set(frame.loc[frame["parent_run_id"].isin(frame["run_id"]), "run_id"])
     shown = shown.assign(
         run_id=[f"{CHILD_MARK}{r[:8]}" if r in children else r[:8] for r in frame["run_id"]],
-        start_time=[t.tz_convert(None).strftime("%Y-%m-%d %H:%M:%S") for t in frame["start_time"]],
+        start_time=[t.tz_convert(None).strftime("%m-%d %H:%M") for t in frame["start_time"]],
+        reused=frame["reused"].str.replace(",", ", "),  # wraps between task names
     ).rename(columns={"run_id": "run", "start_time": "start (UTC)"})
     rows = [[None if _missing(v) else v for v in row] for row in shown.itertuples(index=False)]
     if form == "md":
         return output.markdown(list(shown.columns), rows)
-    output.print_table(title, list(shown.columns), rows, no_wrap=("run",))
+    output.print_table(title, list(shown.columns), rows, no_wrap=("run", "status"))
     return None
 
 
