@@ -10,6 +10,8 @@ command line's message; nothing here calls ``sys.exit``.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from framework.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +42,9 @@ class TaskOutput:
 
 @dataclass(frozen=True)
 class Result:
-    """What ``run`` returns: the run (a sweep's parent for a sweep, its children in
-    ``children``), its status and metrics, and each task's output."""
+    """What ``run`` returns: the run (for a sweep, its parent, with the run of each
+    configuration in ``children``: a child run, or the earlier run that stood in for it), its
+    status and metrics, and each task's output."""
 
     run_id: str
     status: str
@@ -117,7 +121,6 @@ def run(config: str | Path = "luigi.toml", set: Mapping[str, Any] | None = None,
 
 
 def result_of(client: MlflowClient, run_id: str, exit_code: int) -> Result:
-    from framework.tracking import PARENT_TAG
     from framework.verbs import common
 
     run = client.get_run(run_id)
@@ -129,11 +132,24 @@ def result_of(client: MlflowClient, run_id: str, exit_code: int) -> Result:
         folder = made_by.data.tags.get(output_tag(task), "") if made_by else ""
         source = made_by.info.run_id if made_by else ""
         outputs[task] = TaskOutput(task, folder, source != run_id, source)
-    children = [result_of(client, child.info.run_id, exit_code) for child in
-                client.search_runs([run.info.experiment_id],
-                                   f"tags.`{PARENT_TAG}` = '{run_id}'")]
+    children = [result_of(client, child, exit_code) for child in sweep_runs(client, run)
+                if child != run_id]
     return Result(run_id, run.info.status, dict(run.data.metrics), outputs, exit_code,
                   children)
+
+
+def sweep_runs(client: MlflowClient, run: Run) -> list[str]:
+    """The run of each configuration of a sweep (``sweep.csv``: a configuration that already
+    existed is its earlier run, not a child), else the run's child runs."""
+    from framework.sweep_report import CSV_NAME
+    from framework.tracking import PARENT_TAG
+    from framework.verbs import common
+
+    table = common.read_artifact(client, run, CSV_NAME)
+    if table:
+        return [row["run_id"] for row in csv.DictReader(io.StringIO(table)) if row.get("run_id")]
+    return [child.info.run_id for child in client.search_runs(
+        [run.info.experiment_id], f"tags.`{PARENT_TAG}` = '{run.info.run_id}'")]
 
 
 def runs(experiment: str | None = None, filter: str = "", sort: str | None = None,
