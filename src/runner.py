@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in VERBS:  # runs, diff, reproduce, gc: framework/verbs/
         from framework.verbs.cli import main as run_verb
 
+        heap.pause()  # reading thousands of runs makes millions of objects, few cycles
+
         return run_verb(args[0], args[1:], PROJECT_ROOT)
     if args and args[0] == "run":  # the default verb, by its name
         args = args[1:]

@@ -11,6 +11,7 @@ command line's message; nothing here calls ``sys.exit``.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import subprocess
@@ -161,6 +162,12 @@ def runs(experiment: str | None = None, filter: str = "", sort: str | None = Non
     from framework.verbs import runs as listing
     from framework.verbs.cli import default_experiment
 
-    client = common.open_project_store(PROJECT_ROOT, chdir=False)
-    name = experiment or default_experiment(client, PROJECT_ROOT)
-    return listing.runs_frame(client, name, filter, sort, limit, all_params)
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of runs make millions of objects and few cycles (framework/heap)
+    try:
+        client = common.open_project_store(PROJECT_ROOT, chdir=False)
+        name = experiment or default_experiment(client, PROJECT_ROOT)
+        return listing.runs_frame(client, name, filter, sort, limit, all_params)
+    finally:
+        if collecting:
+            gc.enable()

@@ -203,11 +203,12 @@ def check(rules: keep.Rules) -> None:
 
 def collect(client: MlflowClient, rules: keep.Rules, project_root: Path) -> tuple[Survey, str]:
     """Delete what goes, under the gc lock; (what was decided, a note on what stays)."""
-    from framework import claims, gc_guard
+    from framework import claims, gc_guard, heap
 
     with gc_guard.exclusive():
         try:
             found = survey(client, rules, project_root, hold=True)
+            heap.settle()  # read: collect again while deleting (sessions make cycles)
             store = client._tracking_client.store  # what `mlflow gc` hard-deletes through
             purge = hasattr(store, "_hard_delete_run")
             for run_id in found.decision.collected:
