@@ -16,21 +16,27 @@ import signal
 import sys
 from pathlib import Path
 
+# The Python API (``import runner``): thin re-exports; framework/api.py imports lazily.
+from framework.api import Result, run, runs
 from framework.core import heap
 from framework.core.errors import ExitCode, Interrupted, StoreError, UserError
 from framework.core.secrets import redact
 from framework.experiment.command import run_experiment
 from framework.experiment.options import Options
 
+__all__ = ["Result", "UserError", "main", "run", "runs"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUNNER_PID = os.getpid()
+VERBS = ("runs", "diff", "reproduce", "gc")  # the verbs on runs made (framework/verbs/cli.py)
 
 
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(
-        prog="python src/runner.py",
+        prog="python src/runner.py [run]",
         description="Run the task named in [RunConfig] (and its upstream tasks) as one MLflow "
-                    "run. Settings come from .env and the TOML config.",
+                    "run. Settings come from .env and the TOML config. Other verbs: runs, "
+                    "diff, reproduce, gc (each has --help).",
         epilog="exit codes: 0 finished, 1 a task failed, 2 bad input (nothing was run), "
                "130 interrupted",
     )
@@ -115,8 +121,17 @@ def store_fault(error: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args and args[0] in VERBS:  # runs, diff, reproduce, gc: framework/verbs/
+        from framework.verbs.cli import main as run_verb
+
+        heap.pause()  # reading thousands of runs makes millions of objects, few cycles
+
+        return run_verb(args[0], args[1:], PROJECT_ROOT)
+    if args and args[0] == "run":  # the default verb, by its name
+        args = args[1:]
     heap.pause()  # until the run is planned: framework/core/heap.py
-    options = parse_args(argv)
+    options = parse_args(args)
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return run_experiment(options, PROJECT_ROOT)

@@ -17,6 +17,7 @@ from framework.config import file as config_file
 from framework.core import heap
 from framework.core.errors import ExitCode, UserError
 from framework.core.names import TASK_TAG
+from framework.execution import gc_guard
 from framework.experiment.options import Options
 from framework.task.dag import walk
 
@@ -109,6 +110,7 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     from framework.store.tracking import tracking_uri
     from framework.task.context import RunContext, activate
 
+    gc_guard.hold_shared()  # until the run's tags name what it relies on
     pins = {**config.pins, **resolve_run_pins(config, client)}
     check_distinct_folders(pins)
     activate(RunContext(tracking_uri(), config.input_dir, pins))
@@ -175,6 +177,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         print(f"run {run.run_id} in experiment {config.run.experiment_name!r}: "
               f"{' + '.join(config.run.tasks)}\nplan:\n{render(decisions)}", flush=True)
         recording.record_lineage(run, dag, decisions, config.run.description)
+        gc_guard.release()  # the tags now protect every output this run uses
         recording.record_datasets(run, dag)
         final = decisions
         try:

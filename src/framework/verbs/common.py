@@ -1,0 +1,219 @@
+"""What every verb needs: the project's store, a run named by the user, its recorded files.
+
+A run id the user typed is checked here once, so every verb refuses an unknown id, a run of
+another store and a deleted run with the same one line (``UserError``, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from framework.config import file as config_file
+from framework.core.errors import UserError
+from framework.core.secrets import redact
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+EFFECTIVE_CONFIG = "effective_config.toml"  # the artifact framework/recording.py logs
+GIT_DIFF = "git.diff"
+PAGE = 1000  # runs per search request (MLflow's sqlite store caps a page at 50,000)
+
+
+def open_project_store(project_root: Path, chdir: bool = True) -> MlflowClient:
+    """``.env`` loaded, the working directory at the project root (where the runner keeps
+    ``mlruns/claims`` and ``mlruns/cache``; a notebook keeps its own: ``chdir=False``), and a
+    checked client of its tracking store."""
+    from framework.store.tracking import open_store, tracking_uri
+
+    config_file.load_environment(project_root)
+    if chdir:
+        os.chdir(project_root)
+    return open_store(tracking_uri())
+
+
+def store_name(client: MlflowClient) -> str:
+    return redact(str(client.tracking_uri))
+
+
+def get_run(client: MlflowClient, run_id: str) -> Run:
+    """The active run ``run_id`` (a unique prefix of at least 6 characters works too)."""
+    from mlflow.exceptions import MlflowException
+
+    wanted = run_id.strip()
+    if not wanted or not all(c in "0123456789abcdef" for c in wanted.lower()):
+        raise UserError(f"{run_id!r} is not a run id; copy one from `python src/runner.py runs`")
+    run: Run | None
+    try:
+        run = client.get_run(wanted)
+    except MlflowException:
+        run = by_prefix(client, wanted) if len(wanted) < 32 else None
+    if run is None:
+        raise UserError(f"no run {run_id!r} in the tracking store {store_name(client)} (a run "
+                        "of another store, or a typo); copy a run id from `python "
+                        "src/runner.py runs`")
+    if run.info.lifecycle_stage == "deleted":
+        raise UserError(f"run {run.info.run_id} was deleted; restore it in the MLflow UI "
+                        "(Runs, show deleted) or name another run")
+    return run
+
+
+def by_prefix(client: MlflowClient, prefix: str) -> Run | None:
+    """The one run whose id starts with ``prefix``; ``UserError`` when several do."""
+    from mlflow.entities import ViewType
+
+    if len(prefix) < 6:
+        return None
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    found: list[Run] = []
+    for start in range(0, len(experiments), 100):
+        found += client.search_runs(experiments[start:start + 100],
+                                    f"attributes.run_id LIKE '{prefix.lower()}%'",
+                                    run_view_type=ViewType.ALL, max_results=2)
+    if len(found) > 1:
+        raise UserError(f"run id prefix {prefix!r} matches several runs; give more characters")
+    return found[0] if found else None
+
+
+def experiment_ids(client: MlflowClient, name: str | None) -> list[str]:
+    """The id of experiment ``name``, or of every active experiment when ``name`` is None."""
+    if name is None:
+        return [e.experiment_id for e in client.search_experiments()]
+    found = client.get_experiment_by_name(name)
+    if found is None or found.lifecycle_stage == "deleted":
+        names = sorted(e.name for e in client.search_experiments())
+        raise UserError(f"no experiment {name!r} in {store_name(client)}; the store has: "
+                        f"{', '.join(names) or 'none'}")
+    return [found.experiment_id]
+
+
+def search_all(client: MlflowClient, experiments: list[str], filter_string: str = "",
+               order_by: list[str] | None = None, limit: int | None = None,
+               view_type: int | None = None) -> Iterator[Run]:
+    """Runs page by page (``search_runs`` pages), newest first unless ``order_by`` says else.
+
+    A filter MLflow cannot parse is a ``UserError`` naming it.
+    """
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+
+    token = None
+    yielded = 0
+    while experiments:
+        size = PAGE if limit is None else min(PAGE, limit - yielded)
+        if size <= 0:
+            return
+        try:
+            page = client.search_runs(
+                experiments, filter_string, run_view_type=view_type or ViewType.ACTIVE_ONLY,
+                max_results=size, order_by=order_by or ["attributes.start_time DESC"],
+                page_token=token)
+        except MlflowException as error:
+            if error.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            message = str(error).strip().splitlines()[0]
+            raise UserError(f"bad filter or sort {filter_string or order_by!r}: {message}; use "
+                            "MLflow's search syntax, e.g. \"metrics.cv_accuracy_mean > 0.8 and "
+                            "params.`Trainer.seed` = '1'\"") from None
+        yield from page
+        yielded += len(page)
+        token = page.token
+        if not token:
+            return
+
+
+def read_artifact(client: MlflowClient, run: Run, path: str) -> str | None:
+    """The text of one artifact file of ``run``, None when it has none."""
+    from framework.store.tracking import local_path
+
+    folder = local_path(run.info.artifact_uri)
+    if folder is not None:
+        try:
+            return (folder / path).read_text()
+        except OSError:
+            return None
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            local = download_artifacts(run_id=run.info.run_id, artifact_path=path,
+                                       dst_path=scratch, tracking_uri=client.tracking_uri)
+        except (MlflowException, OSError):
+            return None
+        return Path(local).read_text()
+
+
+def effective_config(client: MlflowClient, run: Run) -> dict[str, Any]:
+    """The run's ``effective_config.toml`` (the config after ``--set``) as a document."""
+    text = read_artifact(client, run, EFFECTIVE_CONFIG)
+    if text is None:
+        raise UserError(f"run {run.info.run_id} has no {EFFECTIVE_CONFIG} artifact (not made "
+                        "by this runner, or its artifacts were deleted); name another run")
+    return tomllib.loads(text)
+
+
+def producer(client: MlflowClient, run: Run, task: str) -> Run | None:
+    """The run that made the ``task`` output ``run`` used: itself, or its ``reused.<Task>``."""
+    from mlflow.exceptions import MlflowException
+
+    from framework.core.names import output_tag, reused_tag
+
+    if output_tag(task) in run.data.tags:
+        return run
+    source = run.data.tags.get(reused_tag(task))
+    if not source:
+        return None
+    try:
+        return client.get_run(source)
+    except MlflowException:
+        return None
+
+
+def manifest_of(client: MlflowClient, run: Run, task: str) -> dict[str, Any] | None:
+    """The manifest of the ``task`` output ``run`` used, when it still verifies against the
+    digest its producing run recorded; None when it is gone or was changed."""
+    from framework.core.names import manifest_tag, output_tag
+    from framework.outputs.folder import MANIFEST, sha256_of
+    from framework.store import remote_outputs as remote
+
+    made_by = producer(client, run, task)
+    if made_by is None:
+        return None
+    recorded = made_by.data.tags.get(manifest_tag(task))
+    if not recorded:
+        return None
+    folder = Path(made_by.data.tags[output_tag(task)])
+    if not remote.is_remote(made_by.info.artifact_uri) or remote.is_own(folder):
+        path = folder / MANIFEST
+        if not path.is_file() or sha256_of(path) != recorded:
+            return None
+        try:
+            found = json.loads(path.read_text())
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) else None
+    return remote.manifest(client, made_by, task, recorded)
+
+
+def tasks_of(run: Run) -> list[str]:
+    """The tasks of the run's DAG, in the order their signatures were recorded."""
+    from framework.core.names import signature_tag
+
+    prefix = signature_tag("")
+    return sorted(key.removeprefix(prefix) for key in run.data.tags if key.startswith(prefix))
+
+
+def git_tags() -> tuple[str, str, str]:
+    """The names of the commit, branch and dirty-flag tags (``GitState.tags``)."""
+    from framework.core.gitinfo import GitState
+
+    commit, branch, dirty = GitState("", "", False, "").tags()
+    return commit, branch, dirty

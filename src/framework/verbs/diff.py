@@ -1,0 +1,161 @@
+"""``diff RUN_A RUN_B``: what differs between two runs, and per task why its output differs.
+
+The per-task verdict uses the signatures the runs recorded (``signature.<Task>``) and the
+parts each output's manifest keeps (``signature_parts``), explained in the plan's own words
+(``framework.signature.explain``: ``parameter Trainer.seed 0 -> 1``, ``upstream Trainer
+changed``, ``code of titanic/features.py changed``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from framework.verbs import common, output
+from framework.verbs.runs import without_tables
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+
+
+@dataclass(frozen=True)
+class TaskVerdict:
+    task: str
+    same: bool
+    output_a: str  # the run that made the output run A used ("" when none)
+    output_b: str
+    why: list[str]
+
+
+def flatten(document: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """A TOML document as ``Section.key[.inner]`` -> value text (lists and scalars as TOML-ish
+    JSON), so two configs compare key by key."""
+    flat: dict[str, str] = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= flatten(value, f"{name}.")
+        else:
+            flat[name] = json.dumps(value) if not isinstance(value, str) else value
+    return flat
+
+
+def changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, a's value, b's value) for every key whose values differ (None: absent)."""
+    return [(key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b))
+            if a.get(key) != b.get(key)]
+
+
+def metric_rows(a: Mapping[str, float], b: Mapping[str, float]
+                ) -> list[tuple[str, float | None, float | None, float | None]]:
+    """Every metric of either run with its delta (b - a), differing or not."""
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key), b.get(key)
+        rows.append((key, va, vb, vb - va if va is not None and vb is not None else None))
+    return rows
+
+
+def task_verdict(client: MlflowClient, a: Run, b: Run, task: str) -> TaskVerdict:
+    from framework.core.names import signature_tag
+    from framework.outputs.signature import Signature, explain
+
+    made_a, made_b = common.producer(client, a, task), common.producer(client, b, task)
+    ids = (made_a.info.run_id if made_a else "", made_b.info.run_id if made_b else "")
+    sig_a, sig_b = a.data.tags.get(signature_tag(task)), b.data.tags.get(signature_tag(task))
+    if sig_a is None or sig_b is None:
+        which = "A" if sig_b is None else "B"
+        return TaskVerdict(task, False, *ids, [f"only run {which} has this task"])
+    if sig_a == sig_b:
+        return TaskVerdict(task, True, *ids, [])
+    parts = [(common.manifest_of(client, run, task) or {}).get("signature_parts")
+             for run in (a, b)]
+    if not all(isinstance(p, dict) for p in parts):
+        gone = [name for name, p in zip("AB", parts, strict=True) if not isinstance(p, dict)]
+        return TaskVerdict(task, False, *ids, [
+            f"new signature (the output of run {' and '.join(gone)} is gone, so not why)"])
+    old, new = (Signature.from_parts(p) for p in parts if isinstance(p, dict))
+    return TaskVerdict(task, False, *ids, explain(old, new) or ["new signature"])
+
+
+def ordered_tasks(client: MlflowClient, a: Run, b: Run) -> list[str]:
+    """The tasks of both runs in plan order (``plan.txt``), else by name."""
+    found = sorted(set(common.tasks_of(a)) | set(common.tasks_of(b)))
+    plan = common.read_artifact(client, a, "plan.txt") or ""
+    order = [line.split()[0] for line in plan.splitlines() if line.strip()]
+    return sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t))
+
+
+def compare(client: MlflowClient, run_a: str, run_b: str) -> dict[str, Any]:
+    """Everything ``diff`` shows, as plain data (also its json form)."""
+    a, b = common.get_run(client, run_a), common.get_run(client, run_b)
+    configs = [flatten(common.effective_config(client, run)) for run in (a, b)]
+    params = changed(a.data.params, b.data.params)
+    every = set(a.data.params) | set(b.data.params)
+    kept = set(without_tables([key for key, _, _ in params], every))
+    return {
+        "run_a": a.info.run_id, "run_b": b.info.run_id,
+        "config": [{"key": k, "a": va, "b": vb} for k, va, vb in changed(*configs)],
+        "params": [{"key": k, "a": va, "b": vb} for k, va, vb in params if k in kept],
+        "metrics": [{"key": k, "a": va, "b": vb, "delta": d}
+                    for k, va, vb, d in metric_rows(a.data.metrics, b.data.metrics)],
+        "git": [{"key": label, "a": a.data.tags.get(tag), "b": b.data.tags.get(tag)}
+                for label, tag in zip(("commit", "branch", "dirty tree"), common.git_tags(),
+                                      strict=True)],
+        "status": [a.info.status, b.info.status],
+        "tasks": [asdict(task_verdict(client, a, b, task))
+                  for task in ordered_tasks(client, a, b)],
+    }
+
+
+def task_text(verdict: Mapping[str, Any]) -> str:
+    if verdict["same"]:
+        if verdict["output_a"] and verdict["output_a"] == verdict["output_b"]:
+            return f"same output (made by run {verdict['output_a'][:8]})"
+        return "same signature"
+    return "; ".join(verdict["why"])
+
+
+def render(result: dict[str, Any], form: str) -> str | None:
+    """The comparison as ``form``; ``table`` prints rich tables and returns None."""
+    if form == "json":
+        return output.json_text(result)
+    a, b = result["run_a"][:8], result["run_b"][:8]
+    sections = [
+        ("effective config (what differs)", ["key", a, b],
+         [[r["key"], r["a"], r["b"]] for r in result["config"]]),
+        ("params (what differs)", ["param", a, b],
+         [[r["key"], r["a"], r["b"]] for r in result["params"]]),
+        ("metrics", ["metric", a, b, "delta"],
+         [[r["key"], r["a"], r["b"], r["delta"]] for r in result["metrics"]]),
+        ("code", ["", a, b], [[r["key"], r["a"], r["b"]] for r in result["git"]]),
+        ("tasks", ["task", "output", "why"],
+         [[t["task"], "same" if t["same"] else "different", task_text(t)]
+          for t in result["tasks"]]),
+    ]
+    if form == "csv":
+        lines = ["section,key,a,b,delta"]
+        for title, _, rows in sections:
+            for row in rows:
+                cells = [title.split(" ")[0], *(output.cell(v) for v in row)]
+                lines.append(",".join(_csv(c) for c in cells))
+        return "\n".join(lines)
+    if form == "md":
+        return "\n\n".join(f"**{title}**\n\n{output.markdown(columns, rows)}"
+                           for title, columns, rows in sections if rows)
+    print(f"run A {result['run_a']} ({result['status'][0]})\n"
+          f"run B {result['run_b']} ({result['status'][1]})")
+    for title, columns, rows in sections:
+        if rows:
+            output.print_table(title, columns, rows)
+        else:
+            print(f"{title}: none")
+    return None
+
+
+def _csv(text: str) -> str:
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text

@@ -1,0 +1,124 @@
+"""``runs``: one row per run, newest first; the params that differ between them; metrics.
+
+Sweep children follow their parent (``mlflow.parentRunId``). The frame ``runs_frame`` returns is
+also what ``runner.runs(...)`` gives a notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from framework.core.errors import UserError
+from framework.verbs import common, output
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+BASE_COLUMNS = ("run_id", "parent_run_id", "experiment", "start_time", "status", "reused")
+DEFAULT_LIMIT = 50
+CHILD_MARK = "└ "
+
+
+def differing(params: Sequence[Mapping[str, str]]) -> list[str]:
+    """The parameter names whose value is not the same in every one of ``params`` (a name
+    missing from some counts as differing). A table parameter (``Trainer.estimator_params``,
+    logged as JSON) is left out when its keys are logged one by one too: they say which key
+    differs."""
+    names = set().union(*params) if params else set()
+    keys = sorted(name for name in names
+                  if len({p.get(name) for p in params}) > 1 or any(name not in p for p in params))
+    return without_tables(keys, names)
+
+
+def without_tables(keys: Iterable[str], every: Iterable[str]) -> list[str]:
+    every = list(every)
+    return [key for key in keys if not any(other.startswith(f"{key}.") for other in every)]
+
+
+def grouped(runs: Sequence[Run]) -> list[tuple[Run, bool]]:
+    """``runs`` in their order, each sweep child moved right after its parent when the parent
+    is listed: (run, is a listed parent's child)."""
+    from framework.core.names import PARENT_TAG
+
+    listed = {run.info.run_id for run in runs}
+    children: dict[str, list[Run]] = {}
+    for run in runs:
+        parent = run.data.tags.get(PARENT_TAG, "")
+        if parent in listed:
+            children.setdefault(parent, []).append(run)
+    ordered: list[tuple[Run, bool]] = []
+    for run in runs:
+        if run.data.tags.get(PARENT_TAG) in listed:
+            continue
+        ordered.append((run, False))
+        ordered += [(child, True) for child in children.get(run.info.run_id, [])]
+    return ordered
+
+
+def runs_frame(client: MlflowClient, experiment: str | None = None, filter_string: str = "",
+               sort: str | None = None, limit: int | None = DEFAULT_LIMIT,
+               all_params: bool = False) -> pd.DataFrame:
+    """The listed runs as a frame: ``BASE_COLUMNS``, then params, then metrics."""
+    import pandas as pd
+
+    from framework.core.names import PARENT_TAG, REUSED_TAG
+
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit {limit}: give a number of runs of at least 1")
+    experiments = common.experiment_ids(client, experiment)
+    names = {e.experiment_id: e.name for e in client.search_experiments()}
+    order = [sort] if sort else None
+    fetched = list(common.search_all(client, experiments, filter_string, order, limit))
+    rows = grouped(fetched)
+    # A sweep's parent logs the grid, not the tasks' params: it would make every param differ.
+    parents = {run.data.tags.get(PARENT_TAG) for run, child in rows if child}
+    params = [run.data.params for run, _ in rows if run.info.run_id not in parents]
+    shown = (without_tables(sorted(set().union(*params)), set().union(*params))
+             if all_params and params else differing(params))
+    metrics = sorted(set().union(*(run.data.metrics for run, _ in rows))) if rows else []
+    records: list[dict[str, Any]] = []
+    for run, _ in rows:
+        record: dict[str, Any] = {
+            "run_id": run.info.run_id,
+            "parent_run_id": run.data.tags.get(PARENT_TAG, ""),
+            "experiment": names.get(run.info.experiment_id, run.info.experiment_id),
+            "start_time": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
+            "status": run.info.status,
+            "reused": run.data.tags.get(REUSED_TAG, ""),
+        }
+        record |= {name: run.data.params.get(name) for name in shown}
+        record |= {name: run.data.metrics.get(name) for name in metrics}
+        records.append(record)
+    columns = [*BASE_COLUMNS, *shown, *[m for m in metrics if m not in shown]]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def render(frame: pd.DataFrame, form: str, title: str) -> str | None:
+    """``frame`` as ``form``; for ``table`` it is printed (rich) and None returned."""
+    if form == "json":
+        records = frame.assign(start_time=frame["start_time"].map(lambda t: t.isoformat()))
+        return output.json_text(records.to_dict(orient="records"))
+    if form == "csv":
+        return str(frame.to_csv(index=False)).rstrip("\n")
+    shown = frame.drop(columns=["parent_run_id"])
+    several = shown["experiment"].nunique() > 1
+    if not several:
+        shown = shown.drop(columns=["experiment"])
+    children = set(frame.loc[frame["parent_run_id"].isin(frame["run_id"]), "run_id"])
+    shown = shown.assign(
+        run_id=[f"{CHILD_MARK}{r[:8]}" if r in children else r[:8] for r in frame["run_id"]],
+        start_time=[t.tz_convert(None).strftime("%m-%d %H:%M") for t in frame["start_time"]],
+        reused=frame["reused"].str.replace(",", ", "),  # wraps between task names
+    ).rename(columns={"run_id": "run", "start_time": "start (UTC)"})
+    rows = [[None if _missing(v) else v for v in row] for row in shown.itertuples(index=False)]
+    if form == "md":
+        return output.markdown(list(shown.columns), rows)
+    output.print_table(title, list(shown.columns), rows, no_wrap=("run", "status"))
+    return None
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

@@ -1,0 +1,223 @@
+"""The verbs `runs`, `diff` and `reproduce`, and the Python API, on one shared sqlite store.
+
+Runs made once for the module: A (the small shipped experiment), B (`Trainer.seed=1`: reuses
+A's Preprocessor) and a two-configuration sweep over `Evaluator.seed`.
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support.project import Project, one_line_error
+from support.verbs import as_json, commit, new_run, ok, small_project
+
+
+@dataclass
+class Store:
+    project: Project
+    a: str
+    b: str
+    sweep: str
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Store:
+    project = small_project(tmp_path_factory.mktemp("verbs") / "project", titanic_dir)
+    a = new_run(project)
+    b = new_run(project, "--set", "Trainer.seed=1")
+    out = ok(project.run("--sweep", "Evaluator.seed=[3,4]"))
+    sweep = next(line.split()[2] for line in out.splitlines() if line.startswith("sweep run"))
+    return Store(project, a, b, sweep)
+
+
+def test_runs_lists_newest_first_with_what_differs_and_the_sweep_under_its_parent(store):
+    rows = as_json(store.project, "runs")
+    ids = [row["run_id"] for row in rows]
+    assert ids.index(store.sweep) < ids.index(store.b) < ids.index(store.a)
+    children = [row for row in rows if row["parent_run_id"] == store.sweep]
+    assert len(children) == 2
+    assert ids.index(store.sweep) + 1 == ids.index(children[0]["run_id"])
+    by_id = {row["run_id"]: row for row in rows}
+    assert by_id[store.a]["Trainer.seed"] == "0" and by_id[store.b]["Trainer.seed"] == "1"
+    assert by_id[store.b]["reused"] == "Preprocessor"
+    assert by_id[store.a]["reused"] == ""
+    assert "Trainer.estimator" not in by_id[store.a]  # the same in every run
+    assert by_id[store.a]["cv_accuracy_mean"] > 0.5
+    every = as_json(store.project, "runs", "--all-params", "--limit", "1")
+    assert len(every) == 1 and "Trainer.estimator" in every[0]
+
+
+def test_runs_filter_sort_and_formats(store):
+    rows = as_json(store.project, "runs", "--filter", "params.Trainer.seed = '1'")
+    assert [row["run_id"] for row in rows] == [store.b]
+    rows = as_json(store.project, "runs", "--sort", "attributes.start_time ASC", "--limit", "2")
+    assert [row["run_id"] for row in rows] == [store.a, store.b]
+    csv = ok(store.project.run("runs", "--format", "csv")).splitlines()
+    assert csv[0].startswith("run_id,parent_run_id,experiment,start_time,status,reused")
+    assert ok(store.project.run("runs", "--format", "md")).startswith("| run | start")
+
+
+def test_the_runs_table_fits_the_terminal(store):
+    out = ok(store.project.run("runs", COLUMNS="70"))
+    assert store.a[:8] in out and store.b[:8] in out
+    assert max(len(line) for line in out.splitlines()) <= 70
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("runs", "--filter", "metrics.cv_accuracy_mean >>> 1"), "bad filter"),
+    (("runs", "--experiment", "nope"), "no experiment 'nope'"),
+    (("runs", "--limit", "0"), "--limit 0"),
+    (("diff", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),
+     "no run '0123456789abcdef0123456789abcdef'"),
+    (("diff", "not-a-run", "x"), "is not a run id"),
+    (("reproduce", "fedcba9876543210fedcba9876543210"), "no run"),
+    (("runs", "--bogus"), "unrecognized arguments"),
+])
+def test_bad_input_to_a_verb_is_one_line_and_exit_2(store, args, words):
+    result = store.project.run(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert words in one_line_error(result)
+
+
+def test_a_deleted_run_is_refused(store):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store.project.tracking_uri)
+    doomed = client.create_run(client.get_run(store.a).info.experiment_id).info.run_id
+    client.delete_run(doomed)
+    for args in (("diff", store.a, doomed), ("reproduce", doomed)):
+        result = store.project.run(*args)
+        assert result.returncode == 2
+        assert "was deleted" in one_line_error(result)
+
+
+def test_each_verb_has_help(store):
+    for verb in ("runs", "diff", "reproduce", "gc", "run"):
+        result = store.project.run(verb, "--help")
+        assert result.returncode == 0 and "usage: python src/runner.py" in result.stdout
+
+
+def test_diff_shows_what_differs_and_why_in_the_plans_words(store):
+    result = as_json(store.project, "diff", store.a[:8], store.b)
+    assert result["config"] == [{"key": "Trainer.seed", "a": "0", "b": "1"}]
+    assert {"key": "Trainer.seed", "a": "0", "b": "1"} in result["params"]
+    metrics = {m["key"]: m for m in result["metrics"]}
+    accuracy = metrics["cv_accuracy_mean"]
+    assert accuracy["delta"] == pytest.approx(accuracy["b"] - accuracy["a"])
+    tasks = {t["task"]: t for t in result["tasks"]}
+    assert [t["task"] for t in result["tasks"]] == ["Preprocessor", "Trainer", "Evaluator",
+                                                    "Prediction"]
+    assert tasks["Preprocessor"]["same"] and tasks["Preprocessor"]["output_b"] == store.a
+    assert tasks["Trainer"]["why"] == ["parameter Trainer.seed 0 -> 1"]
+    assert tasks["Evaluator"]["why"] == ["upstream Trainer changed"]
+    table = ok(store.project.run("diff", store.a, store.b, COLUMNS="200"))
+    assert "parameter Trainer.seed 0 -> 1" in table and "same output" in table
+
+
+def test_reproduce_verify_recomputes_everything_identically(store):
+    result = store.project.run("reproduce", store.a, "--verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reproduce" in result.stdout and "worktree" not in result.stdout
+    assert "Trainer/model/MLmodel" in result.stdout.split("timestamp")[1]
+    assert "reproduced: every prediction and metric is identical" in result.stdout
+    plan = result.stdout.split("plan:\n")[1].splitlines()[:4]
+    assert [line.split()[1] for line in plan] == ["run"] * 4, plan
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(store.project.tracking_uri)
+    newest = client.search_runs([client.get_run(store.a).info.experiment_id],
+                                f"tags.reproduces = '{store.a}'")
+    assert len(newest) == 1 and newest[0].info.status == "FINISHED"
+
+
+def test_reproduce_runs_a_dirty_run_at_its_commit_with_its_diff(store):
+    project = store.project
+    features = project.root / "src" / "titanic" / "features.py"
+    original = features.read_text()
+    features.write_text(original + "\n# a comment: the code's signature stays the same\n")
+    dirty = new_run(project, "--set", "Trainer.seed=1")  # fully reused from B
+    features.write_text(original + "\n# committed later\n")
+    commit(project, "later")
+    try:
+        result = project.run("reproduce", dirty)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "this checkout is at" in result.stdout and "dirty tree" in result.stdout
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(project.tracking_uri)
+        made = client.search_runs([client.get_run(dirty).info.experiment_id],
+                                  f"tags.reproduces = '{dirty}'")[0]
+        before = client.get_run(dirty).data.tags
+        assert made.data.tags["mlflow.source.git.commit"] == before["mlflow.source.git.commit"]
+        assert made.data.tags["git.dirty"] == "true"
+        artifacts = Path(made.info.artifact_uri)
+        assert "a comment: the code's signature" in (artifacts / "git.diff").read_text()
+        assert project.git("worktree", "list").count("\n") == 0  # the worktree is gone
+    finally:
+        features.write_text(original)
+        commit(project, "restore")
+
+
+API = textwrap.dedent("""
+    import json, sys
+    import runner
+    frame = runner.runs(limit=3)
+    print(json.dumps({"columns": list(frame.columns), "rows": len(frame)}))
+    result = runner.run(set={"Trainer.seed": 1})
+    print(json.dumps({"run": result.run_id, "status": result.status,
+                      "reused": {t: o.reused for t, o in result.outputs.items()},
+                      "folder": result.outputs["Trainer"].folder,
+                      "accuracy": result.metrics.get("cv_accuracy_mean")}))
+    try:
+        runner.run(set={"Trainer.sed": 1})
+    except runner.UserError as error:
+        print(json.dumps({"error": str(error)}))
+""")
+
+
+def test_the_python_api_runs_lists_and_raises(store, tmp_path):
+    import json
+
+    result = subprocess.run([sys.executable, "-c", API], cwd=tmp_path, capture_output=True,
+                            text=True, env={**store.project.env(),
+                                            "PYTHONPATH": str(store.project.root / "src")},
+                            timeout=240, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    listing, made, error = lines
+    assert listing["columns"][:6] == ["run_id", "parent_run_id", "experiment", "start_time",
+                                      "status", "reused"] and listing["rows"] == 3
+    assert made["status"] == "FINISHED" and all(made["reused"].values())
+    assert store.b in made["folder"]
+    assert "unknown key Trainer.sed" in error["error"] and "\n" not in error["error"]
+
+
+def test_pip_install_e_makes_import_runner_work(store, tmp_path):
+    """The clone installs (editable) and ``import runner`` works from anywhere."""
+    clone = store.project.root
+    (clone / "pyproject.toml").write_text((Path(__file__).parents[2] / "pyproject.toml")
+                                          .read_text())
+    (clone / "requirements.txt").write_text((Path(__file__).parents[2] / "requirements.txt")
+                                            .read_text())
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e",
+         str(clone)], capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(site.getsitepackages())})
+    assert installed.returncode == 0, installed.stderr
+    probe = subprocess.run(
+        [str(python), "-c", "import runner; print(runner.__file__, len(runner.runs()))"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**store.project.env(), "PYTHONPATH": os.pathsep.join(site.getsitepackages())})
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith(str(clone / "src" / "runner.py"))

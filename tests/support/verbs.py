@@ -1,0 +1,47 @@
+"""Helpers for the verb tests: a small Titanic project (2 folds, 20 trees) and its runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from support.project import Project, copy_project
+
+SMALL = (("folds = 5", "folds = 2"), ("n_estimators = 200", "n_estimators = 20"))
+
+
+def small_project(folder: Path, data: Path) -> Project:
+    """The shipped experiment, made cheap, committed."""
+    project = copy_project(folder, data)
+    config = project.root / "luigi.toml"
+    text = config.read_text()
+    for old, new in SMALL:
+        assert old in text
+        text = text.replace(old, new)
+    config.write_text(text)
+    commit(project, "small")
+    return project
+
+
+def commit(project: Project, message: str) -> None:
+    project.git("add", "-A")
+    project.git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-qm",
+                message)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def new_run(project: Project, *args: str) -> str:
+    """Run the runner; the id of the run it made."""
+    out = ok(project.run(*args))
+    line = next(line for line in out.splitlines() if line.startswith(("FINISHED run", "run ")))
+    return line.split()[1] if line.startswith("run ") else line.split()[2]
+
+
+def as_json(project: Project, *args: str) -> Any:
+    return json.loads(ok(project.run(*args, "--format", "json")))
