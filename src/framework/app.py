@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +98,9 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
             options: Options, project_root: Path, client: MlflowClient | None = None
             ) -> tuple[MlflowClient, list[Decision]]:
     """Check one configuration, make it Luigi's, and plan it (opening the store if needed)."""
-    from framework import schema
+    from framework import schema, signing
 
+    signing.signing_key()  # a key too short is bad input, refused before any run
     values = schema.check_sections(config, registry)
     schema.check_task_names([*options.force, *options.accept_pins], registry,
                             "--force/--accept-pin")
@@ -109,6 +109,9 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
         from framework.tracking import open_store, tracking_uri
 
         client = open_store(tracking_uri())
+    from framework.relocation import check_not_moved
+
+    check_not_moved(client, config.run.experiment_name, project_root)
     decisions = plan(config, registry, options, client, project_root / "src")
     if options.scheduler_url:
         from framework.execution import check_scheduler
@@ -179,11 +182,12 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
     from framework.reuse import render
+    from framework.scratch import scratch_folder
 
     git = read_git_state(project_root)
     tags = {"task": ",".join(config.run.tasks), **recording.source_tags(),
             **(git.tags() if git else {})}
-    with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
+    with scratch_folder() as scratch, tracking.tracked_run(
         client, config.run.experiment_name, config.run.description, tags, parent_run_id
     ) as run:
         log_file = Path(scratch) / "luigi.log"

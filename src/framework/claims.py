@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import luigi
 
+from framework.errors import UserError
+
 if TYPE_CHECKING:
     from framework.reuse import Decision
 
@@ -31,8 +33,17 @@ _held: dict[str, int] = {}
 
 
 def _lock_file(digest: str) -> int:
-    CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
-    return os.open(CLAIMS_DIR / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    """An open lock file for ``digest``; ``UserError`` when the claims folder is unusable
+    (a file in its place, no permission): claims are taken before the run exists."""
+    try:
+        CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
+        return os.open(CLAIMS_DIR / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"{CLAIMS_DIR.resolve()} is not a folder; the runner keeps its claims "
+                        "there: move that file away") from None
+    except OSError as error:
+        raise UserError(f"cannot write claims in {CLAIMS_DIR.resolve()} ({error.strerror}); "
+                        "make that folder writable for this user") from None
 
 
 def try_claim(digest: str) -> bool:

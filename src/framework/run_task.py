@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import luigi
 
-from framework import models, remote, shared, tracking
+from framework import models, remote, shared, signing, tracking
 from framework.context import current_run
 from framework.datasets import RawTable
 from framework.lifeline import die_with_runner, ensure_runner_alive
@@ -162,8 +162,10 @@ class RunTask(luigi.Task):
         if current_run().upload and output.path.parent == current_run().artifact_dir:
             # Before the digest tag: readers take a remote folder as complete only with it.
             remote.upload(self._client(), self.run_id, output.path, self.task_family)
+        digest = output.manifest_digest() or ""
         tracking.set_run_tags(current_run().tracking_uri, self.run_id,
-                              {manifest_tag(self.task_family): output.manifest_digest() or ""})
+                              {manifest_tag(self.task_family): digest,
+                               **signing.signature_tags(self.task_family, digest)})
 
     def _create_model(self, folder: Path) -> str:
         if not (folder / "MLmodel").is_file():
