@@ -193,9 +193,9 @@ def test_a_module_is_located_without_importing_its_parent_package(tmp_path: Path
     (package / "tasks.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     check_project_module("trust_probe_pkg.tasks", "RunConfig.modules", tmp_path)
-    with pytest.raises(UserError, match="there is no module 'trust_probe_pkg.nope' in src/"):
+    with pytest.raises(UserError, match=r"there is no module 'trust_probe_pkg\.nope' in src/"):
         check_project_module("trust_probe_pkg.nope", "RunConfig.modules", tmp_path)
-    with pytest.raises(UserError, match=r"'json.decoder' is .*json/__init__.py, not a module"):
+    with pytest.raises(UserError, match=r"'json\.decoder' is .*json/__init__\.py, not a module"):
         check_project_module("json.decoder", "RunConfig.modules", tmp_path)
     import sys
 
