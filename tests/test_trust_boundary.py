@@ -211,17 +211,22 @@ def test_workers_0_is_one_line(project: Project):
 
 
 SLOW_TEARDOWN = '''
+import atexit
+import gc
 import time
 
 
 class SlowToFinalize:
-    """Python's finalization (after atexit) tears modules down with default signal handlers."""
+    """Torn down once Python finalizes, i.e. after atexit, with default signal handlers."""
 
-    def __del__(self):
-        time.sleep(5)
+    def __del__(self, sleep=time.sleep):  # module globals are gone by then
+        sleep(5)
 
 
 keep = SlowToFinalize()
+# The runner freezes its heap (nothing left to collect); a big heap that is not frozen takes
+# this long to tear down, and so did the runner before it froze it.
+atexit.register(gc.unfreeze)
 '''
 
 
