@@ -112,6 +112,10 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
     from framework.relocation import check_not_moved
 
     check_not_moved(client, config.run.experiment_name, project_root)
+    if options.reuse and not options.dry_run:  # claims are taken: framework/claims.py
+        from framework import claims
+
+        claims.check_folder()
     decisions = plan(config, registry, options, client, project_root / "src")
     if options.scheduler_url:
         from framework.execution import check_scheduler

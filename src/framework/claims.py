@@ -32,9 +32,15 @@ CLAIMS_DIR = Path("mlruns") / "claims"  # relative to the project root, the runn
 _held: dict[str, int] = {}
 
 
+def check_folder() -> None:
+    """``UserError`` when claims could not be taken in ``CLAIMS_DIR`` (a file in its place,
+    no permission). Called while the configuration is checked, before any run exists (a
+    sweep takes its claims once its parent run is open)."""
+    os.close(_lock_file(".check"))
+
+
 def _lock_file(digest: str) -> int:
-    """An open lock file for ``digest``; ``UserError`` when the claims folder is unusable
-    (a file in its place, no permission): claims are taken before the run exists."""
+    """An open lock file for ``digest``; ``UserError`` when the claims folder is unusable."""
     try:
         CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
         return os.open(CLAIMS_DIR / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
