@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED_CONFIG, Project, one_line_error, task_lines
-from framework.outputs import MANIFEST, manifest_tag
+from framework.outputs import MANIFEST, manifest_signature_tag, manifest_tag
 from servers import postgres_database, running_team_server
 from team import Machine, make_machine, require_postgres, server_file
 
@@ -86,7 +86,7 @@ def test_a_model_replaced_on_the_server_is_refused_and_recomputed(team: Team, tm
     (source,) = team.client().search_runs(
         [team.client().get_experiment_by_name("titanic").experiment_id])
     source_id = source.info.run_id
-    assert "manifest_hmac.Trainer" in source.data.tags
+    assert manifest_signature_tag("Trainer") in source.data.tags
     assert "0123456789abcdef" not in json.dumps(source.data.tags)  # the key itself: never
     marker = tmp_path / "attacker-code-ran"
     replace_model_on_the_server(team, source_id, marker)
