@@ -10,10 +10,12 @@ at once with 130: there is nothing left to unwind, and no traceback to show.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # The Python API (``import runner``): thin re-exports; framework/api.py imports lazily.
@@ -75,8 +77,10 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--verbose", action="store_true",
                         help="also show Luigi's log on stderr (it is always logged with the run)")
     args = parser.parse_args(argv)
-    if args.workers is not None and args.workers < 1:
-        parser.error("--workers must be at least 1")
+    if args.workers is not None and args.workers < 1:  # one line, like all bad input
+        print(f"error: --workers {args.workers}: run at least 1 task at a time, e.g. "
+              "--workers 2", file=sys.stderr)
+        raise SystemExit(ExitCode.BAD_INPUT)
     return Options(
         config=args.config,
         tasks=args.task,
@@ -161,5 +165,24 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGINT, exit_now)
 
 
+def exit_before_finalization(code: Callable[[], int]) -> None:
+    """Registered first, so it runs last at exit: end the process with ``code()`` before
+    Python finalizes. Finalization puts back the default signal handlers, and a SIGTERM in
+    that window (while the heap is torn down) killed the process with 143 instead of 130;
+    there is nothing left to tear down that anything relies on."""
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code: list[int] = [ExitCode.TASK_FAILED]  # until main returns: it raised
+    atexit.register(exit_before_finalization, lambda: exit_code[0])
+    try:
+        exit_code[0] = main()
+    except SystemExit as stop:  # argparse (--help, a bad option) and --workers 0
+        exit_code[0] = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        raise
+    sys.exit(exit_code[0])

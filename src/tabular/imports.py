@@ -2,24 +2,29 @@
 
 ``luigi.toml`` names classes and functions by import path (``sklearn.ensemble.X``, like a Hydra
 ``_target_``). Importing a module runs it, so before anything is imported the path is checked:
-it must be well formed, and its top-level package must be found (``importlib.util.find_spec``
-locates a top-level module without executing it) in an allowed place: the project's own source
-folder, or an installed distribution that is scikit-learn or declares a dependency on it (which
-is what scikit-learn-compatible estimator libraries such as xgboost or lightgbm do). So
-``antigravity.X`` is refused instead of opening a browser, even in a dry run.
+it must be well formed, and the module it names must be found (``module_origin``: located
+file by file, without importing it or any of its parent packages) inside an allowed package:
+the project's own source folder, or one of the installed packages that provide estimators
+(``ESTIMATOR_PACKAGES``: scikit-learn, and xgboost, lightgbm or catboost when installed). Not
+"anything that depends on scikit-learn": mlflow does, and ``mlflow.server.auth.X`` would run
+its code. So ``antigravity.X`` is refused instead of opening a browser, even in a dry run, and
+the object found must be defined inside the package it was named from.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SKLEARN_DISTRIBUTION = "scikit-learn"
+# Top-level packages that provide scikit-learn-compatible estimators (module name:
+# distribution). Only these, not every package that merely requires scikit-learn.
+ESTIMATOR_PACKAGES = {"sklearn": "scikit-learn", "xgboost": "xgboost", "lightgbm": "lightgbm",
+                      "catboost": "catboost"}
+ALLOWED_LIBRARIES = "an estimator package (" + ", ".join(ESTIMATOR_PACKAGES.values()) + ")"
 
 
 class ImportPathError(ValueError):
@@ -36,60 +41,76 @@ def split_path(path: str, what: str) -> tuple[str, str]:
     return module, name
 
 
-@cache
-def _sklearn_dependents() -> frozenset[str]:
-    """Top-level module names of scikit-learn and of distributions that require it."""
-    allowed: set[str] = set()
-    for top, distributions in metadata.packages_distributions().items():
-        for name in distributions:
-            if _is_sklearn_compatible(name):
-                allowed.add(top)
-    return frozenset(allowed)
-
-
-@cache
-def _is_sklearn_compatible(distribution: str) -> bool:
-    if distribution.lower() == SKLEARN_DISTRIBUTION:
-        return True
-    try:
-        requires = metadata.requires(distribution) or []
-    except metadata.PackageNotFoundError:
-        return False
-    return any(req.lower().replace("_", "-").startswith(SKLEARN_DISTRIBUTION) for req in requires)
-
-
-def _origin(top: str) -> Path | None:
-    """Where top-level module ``top`` would be loaded from, found without executing it."""
-    if top in sys.modules:
-        file = getattr(sys.modules[top], "__file__", None)
+def module_origin(module: str) -> Path | None:
+    """The file module ``module`` (dotted) would be loaded from, found without executing
+    anything: not the module, not its parent packages (``importlib.util.find_spec`` of a dotted
+    name imports the parent). None when there is no such file (unknown, built-in, frozen)."""
+    parts = module.split(".")
+    spec = _top_spec(parts[0])
+    for depth in range(1, len(parts)):
+        locations = spec.submodule_search_locations if spec is not None else None
+        if not locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth + 1]),
+                                                        list(locations))
+    if len(parts) == 1 and module in sys.modules:  # e.g. os: frozen, yet loaded from a file
+        file = getattr(sys.modules[module], "__file__", None)
         return Path(file).resolve() if file else None
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or spec.origin in (None, "built-in", "frozen"):
+    if spec is None or spec.origin in (None, "built-in", "frozen") or not spec.has_location:
         return None
     return Path(spec.origin).resolve()
 
 
-def check_allowed(module: str, what: str, project_src: Path | None, libraries: bool) -> None:
-    """Raise ``ImportPathError`` unless ``module``'s package is in an allowed place.
+def _top_spec(top: str) -> importlib.machinery.ModuleSpec | None:
+    """The spec of top-level module ``top`` (finding a top-level module imports nothing)."""
+    if top in sys.modules:
+        return getattr(sys.modules[top], "__spec__", None)
+    try:
+        return importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
 
-    Allowed: below ``project_src`` (the project's code), and, when ``libraries``, an installed
-    scikit-learn-compatible distribution. Nothing is imported here.
+
+def allowed_root(module: str, project_src: Path | None, libraries: bool) -> Path | None:
+    """The folder ``module`` must lie in: ``project_src`` when its top-level package is there,
+    else (with ``libraries``) the estimator package's own folder; None when neither."""
+    top = module.partition(".")[0]
+    origin = module_origin(top)
+    if origin is None:
+        return None
+    if project_src is not None and origin.is_relative_to(project_src.resolve()):
+        return project_src.resolve()
+    if libraries and top in ESTIMATOR_PACKAGES and origin.name == "__init__.py":
+        return origin.parent
+    return None
+
+
+def check_allowed(module: str, what: str, project_src: Path | None, libraries: bool) -> Path:
+    """Raise ``ImportPathError`` unless ``module`` is a file inside an allowed package; the
+    package's folder otherwise.
+
+    Allowed: below ``project_src`` (the project's code), and, when ``libraries``, one of
+    ``ESTIMATOR_PACKAGES``. The module itself must lie inside that package's folder too (no
+    path that leaves it). Nothing is imported here.
     """
     top = module.partition(".")[0]
-    origin = _origin(top)
-    if origin is None:
+    top_origin = module_origin(top)
+    if top_origin is None:
         raise ImportPathError(f"{what}: no module named {top!r} is installed or in src/; "
                               "fix the name or install the package")
-    if project_src is not None and origin.is_relative_to(project_src.resolve()):
-        return
-    if libraries and top in _sklearn_dependents():
-        return
-    where = "src/ or a scikit-learn-compatible package" if libraries else "src/"
-    raise ImportPathError(f"{what}: {top!r} ({origin}) is not code this runner will import; "
-                          f"use a class from {where}")
+    root = allowed_root(module, project_src, libraries)
+    if root is None:
+        where = f"src/ or {ALLOWED_LIBRARIES}" if libraries else "src/"
+        raise ImportPathError(f"{what}: {top!r} ({top_origin}) is not code this runner will "
+                              f"import; use a class from {where}")
+    origin = module_origin(module)
+    if origin is None:
+        raise ImportPathError(f"{what}: cannot import {module!r} (No module named {module!r}); "
+                              "fix the import path")
+    if not origin.is_relative_to(root):
+        raise ImportPathError(f"{what}: {module!r} ({origin}) lies outside {root}; name a "
+                              "module inside the package")
+    return root
 
 
 def resolve(path: str, what: str, project_src: Path | None, libraries: bool = True) -> Any:
@@ -98,7 +119,7 @@ def resolve(path: str, what: str, project_src: Path | None, libraries: bool = Tr
     ``what`` names the config entry in messages (e.g. ``"Trainer.estimator"``).
     """
     module_name, name = split_path(path, what)
-    check_allowed(module_name, what, project_src, libraries)
+    root = check_allowed(module_name, what, project_src, libraries)
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -110,4 +131,14 @@ def resolve(path: str, what: str, project_src: Path | None, libraries: bool = Tr
     found = getattr(module, name, None)
     if found is None:
         raise ImportPathError(f"{what}: module {module_name} has no {name!r}; fix the name")
+    home = getattr(found, "__module__", None) or module_name
+    if home.partition(".")[0] != module_name.partition(".")[0] and not _defined_in(home, root):
+        raise ImportPathError(f"{what}: {path} is {home}.{name}, from outside the package "
+                              f"{module_name.partition('.')[0]!r}; name a class defined in it")
     return found
+
+
+def _defined_in(module: str, root: Path) -> bool:
+    """True when the already imported ``module`` was loaded from a file below ``root``."""
+    file = getattr(sys.modules.get(module), "__file__", None)
+    return bool(file) and Path(str(file)).resolve().is_relative_to(root)

@@ -36,6 +36,14 @@ ENV_DEFAULTS = {
     "MLFLOW_LOGGING_LEVEL": "WARNING",
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
     "GIT_PYTHON_REFRESH": "quiet",
+    # A team server that errs or stalls must not hold the runner for minutes (MLflow's own
+    # defaults: 120 s per request, 7 retries with backoff): every request gets 8 s without a
+    # byte, and two retries about 2 s apart, so a server that stopped answering costs under
+    # 30 s. .env or the shell may set other values.
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "8",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
 }
 RUN_KEYS = {
     "experiment_name": "the MLflow experiment to log into",

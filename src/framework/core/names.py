@@ -26,6 +26,11 @@ def manifest_tag(task: str) -> str:
     return f"manifest.{task}"
 
 
+def manifest_signature_tag(task: str) -> str:
+    """The team key's signature of that manifest digest (``framework.outputs.signing``)."""
+    return f"manifest_hmac.{task}"
+
+
 def reused_tag(task: str) -> str:
     """On a run that reused ``task``'s output: the id of the run that made it."""
     return f"reused.{task}"

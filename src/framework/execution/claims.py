@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import luigi
 
+from framework.core.errors import UserError
+
 if TYPE_CHECKING:
     from framework.planning.planner import Decision
 
@@ -30,9 +32,24 @@ CLAIMS_DIR = Path("mlruns") / "claims"  # relative to the project root, the runn
 _held: dict[str, int] = {}
 
 
+def check_folder() -> None:
+    """``UserError`` when claims could not be taken in ``CLAIMS_DIR`` (a file in its place,
+    no permission). Called while the configuration is checked, before any run exists (a
+    sweep takes its claims once its parent run is open)."""
+    os.close(_lock_file(".check"))
+
+
 def _lock_file(digest: str) -> int:
-    CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
-    return os.open(CLAIMS_DIR / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    """An open lock file for ``digest``; ``UserError`` when the claims folder is unusable."""
+    try:
+        CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
+        return os.open(CLAIMS_DIR / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"{CLAIMS_DIR.resolve()} is not a folder; the runner keeps its claims "
+                        "there: move that file away") from None
+    except OSError as error:
+        raise UserError(f"cannot write claims in {CLAIMS_DIR.resolve()} ({error.strerror}); "
+                        "make that folder writable for this user") from None
 
 
 def try_claim(digest: str) -> bool:

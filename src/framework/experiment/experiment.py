@@ -7,7 +7,6 @@ created, so bad input leaves no trace in the store. Its public steps (``prepare`
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -58,6 +57,9 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
             ) -> tuple[MlflowClient, list[Decision]]:
     """Check one configuration, make it Luigi's, and plan it (opening the store if needed)."""
     from framework.config import schema
+    from framework.outputs import signing
+
+    signing.signing_key()  # a key too short is bad input, refused before any run
     values = schema.check_sections(config, registry)
     schema.check_task_names([*options.force, *options.accept_pins], registry,
                             "--force/--accept-pin")
@@ -66,6 +68,12 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
         from framework.store.tracking import open_store, tracking_uri
 
         client = open_store(tracking_uri())
+    from framework.store.relocation import check_not_moved
+
+    check_not_moved(client, config.run.experiment_name, project_root)
+    if options.reuse and not options.dry_run:  # claims are taken: framework/claims.py
+        from framework.execution import claims
+        claims.check_folder()
     decisions = plan(config, registry, options, client, project_root / "src")
     if options.scheduler_url:
         from framework.execution.luigi_build import check_scheduler
@@ -139,6 +147,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     ``run_name`` (else what the run trains and reuses, ``run_summary.run_name``) is the name
     the MLflow UI lists it by."""
     from framework.core.gitinfo import read_git_state
+    from framework.core.scratch import scratch_folder
     from framework.execution import luigi_build as execution
     from framework.execution import shared_work as shared
     from framework.experiment import recording, run_summary
@@ -151,7 +160,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
             **(git.tags() if git else {})}
     planned = list(walk([registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]))
     run_name = run_name or run_summary.run_name(planned, decisions, config.run.tasks)
-    with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
+    with scratch_folder() as scratch, tracking.tracked_run(
         client, config.run.experiment_name, config.run.description, tags, parent_run_id,
         run_name
     ) as run:

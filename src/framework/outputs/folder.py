@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -84,6 +85,8 @@ class OutputFolder(luigi.Target):
 
     def manifest(self) -> dict[str, Any] | None:
         """The parsed manifest, or None when there is none or it cannot be read."""
+        if entry_problem(self.path, [MANIFEST]):  # a symlink is not read
+            return None
         try:
             manifest = json.loads((self.path / MANIFEST).read_text())
         except (OSError, ValueError):
@@ -93,10 +96,13 @@ class OutputFolder(luigi.Target):
     def manifest_digest(self) -> str | None:
         """SHA-256 of the manifest's bytes (what the producing run recorded), or None."""
         path = self.path / MANIFEST
-        return sha256_of(path) if path.is_file() else None
+        plain = entry_problem(self.path, [MANIFEST]) is None
+        return sha256_of(path) if plain and path.is_file() else None
 
     def problem(self) -> str | None:
         """Why the folder is not a complete output of ``task``, or None when it is."""
+        if problem := entry_problem(self.path, [MANIFEST]):
+            return problem
         manifest = self.manifest()
         if manifest is None:
             return f"no readable {MANIFEST} in {self.path}"
@@ -105,6 +111,9 @@ class OutputFolder(luigi.Target):
         files = manifest.get(names.MANIFEST_FILES_KEY)
         if not isinstance(files, dict):
             return f"{MANIFEST} in {self.path} lists no files"
+        # Before any listed file is read: every entry a plain file inside the folder.
+        if problem := entry_problem(self.path, files):
+            return problem
         unlisted = [str(name) for name in list_files(self.path) if str(name) not in files]
         if unlisted:
             return f"{self.path / unlisted[0]} is not listed in {MANIFEST}"
@@ -176,6 +185,33 @@ class OutputFolder(luigi.Target):
             names.MANIFEST_FILES_KEY: files,
         }
         write_json_atomically(self.path / MANIFEST, manifest)
+
+
+def entry_problem(folder: Path, names: Iterable[object]) -> str | None:
+    """Why one of ``names`` is not a regular file inside ``folder``, or None.
+
+    A manifest entry must be a relative path without ``..`` (so it cannot name a file
+    elsewhere, such as ``../../etc/passwd`` or ``/etc/hostname``), and neither it nor a folder
+    on its way inside ``folder`` may be a symlink (an identical file outside the project is
+    still not this output). Checked from the names and ``lstat`` alone: nothing is read.
+    """
+    for name in names:
+        parts = name.split("/") if isinstance(name, str) else [""]
+        if any(part in ("", ".", "..") for part in parts):  # also "/etc/x": parts[0] == ""
+            return f"{MANIFEST} in {folder} lists {name!r}, which is not a path inside the folder"
+        path = folder
+        for part in parts:
+            path = path / part
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                break  # missing: reported as such by the caller
+            if stat.S_ISLNK(mode):
+                return f"{path} is a symlink; an output holds regular files only"
+        else:
+            if not stat.S_ISREG(mode):
+                return f"{path} is not a regular file"
+    return None
 
 
 def missing_required(required: Sequence[str], files: Iterable[str]) -> str | None:

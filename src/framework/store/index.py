@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from framework.core import names
 from framework.core.names import manifest_tag, output_tag, signature_tag
+from framework.outputs import signing
 from framework.outputs.folder import OutputFolder
 from framework.outputs.signature import Signature
 from framework.store import remote_outputs as remote
@@ -80,22 +81,31 @@ class OutputIndex:
             if output is not None and (manifest or {}).get(names.MANIFEST_SIGNATURE_KEY) == digest:
                 return run.info.run_id, output.path
             if why:
-                self.refused.setdefault(task, f"the output of run {run.info.run_id} on the "
-                                              f"server does not verify: {why}")
+                self.refused.setdefault(task, why)
         return None
 
     def located(self, run: Run, task: str, required: tuple[str, ...], recorded: str
                 ) -> tuple[OutputFolder | None, str]:
-        """``run``'s verified output of ``task`` on this machine, else ``(None, why)``."""
+        """``run``'s verified output of ``task`` on this machine, else ``(None, why)`` (``why``
+        empty when there is nothing to say: e.g. the folder was deleted)."""
         folder = Path(run.data.tags[output_tag(task)])
         remote_run = remote.is_remote(run.info.artifact_uri)
         if not remote_run or remote.is_own(folder):
             output = OutputFolder(folder, task, required)
-            if output.exists() and output.manifest_digest() == recorded:
+            problem = output.problem()
+            if problem is None and output.manifest_digest() == recorded:
                 return output, ""
             if not remote_run:
-                return None, ""
-        return remote.fetch(self.client, run, task, required, recorded)
+                why = problem or "its manifest is not the one the run recorded (changed since)"
+                shown = f"the output of run {run.info.run_id} does not verify: {why}"
+                return None, shown if folder.is_dir() else ""
+        # Made on another machine: only a key holder's signature makes it worth downloading.
+        if refused := signing.refusal(run.info.run_id, run.data.tags, task, recorded):
+            return None, refused
+        fetched, why = remote.fetch(self.client, run, task, required, recorded)
+        if fetched is None:
+            why = f"the output of run {run.info.run_id} on the server does not verify: {why}"
+        return fetched, why
 
     def recorded_digest(self, run_id: str, task: str) -> str | None:
         """The manifest digest run ``run_id`` recorded for ``task``, None if none or no run."""

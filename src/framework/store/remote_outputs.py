@@ -28,7 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.errors import UserError
+from framework.core.names import manifest_tag
+from framework.core.secrets import redact
+from framework.outputs import signing
 from framework.outputs.folder import MANIFEST, STAGING_PREFIX, OutputFolder, sha256_of
+from framework.store.connection import first_line
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -37,6 +41,9 @@ if TYPE_CHECKING:
 CACHE_DIR = Path("mlruns") / "cache"  # relative to the project root, the runner's cwd
 CACHE_ENV = "RUNNER_CACHE_MB"
 DEFAULT_CACHE_MB = 5120
+# What a download that failed on the server's side says (requests, urllib3, MLflow).
+SERVER_FAILURES = ("max retries", "connection", "timed out", "timeout", "error responses",
+                   "internal", "incomplete", "broken pipe", "503", "502", "500")
 _in_use: set[Path] = set()  # cache entries this process relies on: never evicted by it
 
 
@@ -138,9 +145,20 @@ def download(client: MlflowClient, run: Run, path: str, destination: Path) -> Pa
         local = Path(mlflow.artifacts.download_artifacts(
             artifact_uri=f"{run.info.artifact_uri.rstrip('/')}/{path}",
             dst_path=str(destination), tracking_uri=client.tracking_uri))
-    except (MlflowException, OSError):
+    except (MlflowException, OSError) as error:
+        if server_failed(error):  # the partial download in ``destination`` is dropped
+            raise UserError(f"the tracking server {redact(client.tracking_uri)} failed while "
+                            f"sending run {run.info.run_id}'s {path} ({first_line(error)}); "
+                            "check the server (its log, its database), then run again") from None
         return None
     return local if local.exists() else None
+
+
+def server_failed(error: BaseException) -> bool:
+    """True when a download failed because the server erred, stalled or went away (not
+    because there is no such artifact)."""
+    text = str(error).lower()
+    return any(sign in text for sign in SERVER_FAILURES)
 
 
 def use(output: OutputFolder) -> OutputFolder:
@@ -220,7 +238,14 @@ def pin_folder(client: MlflowClient, run: Run, task: str, subpath: str, uri: str
     own = Path(run.data.tags.get(output_tag(task), ""))
     if not subpath and is_own(own) and OutputFolder(own, task).exists():
         return own
-    found, why = fetch(client, run, task, artifact_path=path)
+    # Another machine's output: with a team key, only the signed manifest it recorded.
+    recorded: str | None = run.data.tags.get(manifest_tag(task), "")
+    if signing.signing_key() is None:
+        recorded = None
+    elif refused := signing.refusal(run.info.run_id, run.data.tags, task, recorded or ""):
+        raise UserError(f"PathConfig.{task} = {uri!r}: {refused}; name a run a key holder "
+                        "made, or remove the pin")
+    found, why = fetch(client, run, task, artifact_path=path, recorded=recorded)
     if found is None:
         raise UserError(f"PathConfig.{task} = {uri!r}: that run's output on the server cannot "
                         f"be used: {why}; name a run that finished {task}")

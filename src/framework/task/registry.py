@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from framework.core.errors import UserError
+from framework.task.project_modules import check_project_module
 
 if TYPE_CHECKING:
     from framework.task.run_task import RunTask
@@ -51,6 +52,8 @@ def load_tasks(modules: Sequence[str]) -> dict[str, type[RunTask]]:
 
     for name in pipeline_modules():
         import_module(name, f"task module {name}")
+    for name in modules:  # all checked before the first is imported
+        check_project_module(name, "RunConfig.modules")
     for name in modules:
         import_module(name, "RunConfig.modules")
     found: dict[str, type[RunTask]] = {}

@@ -20,6 +20,7 @@ from framework.core import names
 from framework.core.lifeline import die_with_runner, ensure_runner_alive
 from framework.core.names import manifest_tag
 from framework.core.secrets import redact_tree
+from framework.outputs import signing
 from framework.outputs.folder import OutputFolder
 from framework.store import models, tracking
 from framework.store import remote_outputs as remote
@@ -202,8 +203,10 @@ class RunTask(luigi.Task):
         if current_run().upload and output.path.parent == current_run().artifact_dir:
             # Before the digest tag: readers take a remote folder as complete only with it.
             remote.upload(self._client(), self.run_id, output.path, self.task_family)
+        digest = output.manifest_digest() or ""
         tracking.set_run_tags(current_run().tracking_uri, self.run_id,
-                              {manifest_tag(self.task_family): output.manifest_digest() or ""})
+                              {manifest_tag(self.task_family): digest,
+                               **signing.signature_tags(self.task_family, digest)})
 
     def _create_model(self, folder: Path) -> str:
         if not (folder / "MLmodel").is_file():

@@ -22,7 +22,7 @@ from framework.outputs import signature
 SRC = Path(__file__).resolve().parents[3] / "src" / "framework"
 # OUTPUT_FORMAT -> fingerprints of the output-writing code that format was released with.
 KNOWN = {
-    "2": {"0d85f58a4255a106"},
+    "2": {"8641044fe3272dd3"},  # with entry checks and the team-key signature tag
 }
 
 

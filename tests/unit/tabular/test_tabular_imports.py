@@ -54,14 +54,15 @@ def test_sklearn_paths_are_allowed() -> None:
     assert resolve("sklearn.ensemble.RandomForestClassifier", "w", None) is RandomForestClassifier
 
 
-@pytest.mark.parametrize("path", ["os.path.join", "pandas.DataFrame", "antigravity.X"])
+@pytest.mark.parametrize("path", ["os.path.join", "pandas.DataFrame", "antigravity.X",
+                                  "mlflow.server.auth.X"])
 def test_other_installed_code_is_refused(path: str) -> None:
     with pytest.raises(ImportPathError) as error:
         resolve(path, "Trainer.estimator", SRC)
     message = str(error.value)
     assert f"Trainer.estimator: {path.split('.')[0]!r} (" in message
-    assert "is not code this runner will import; use a class from src/ or a " \
-           "scikit-learn-compatible package" in message
+    assert "is not code this runner will import; use a class from src/ or an estimator " \
+           "package (scikit-learn, xgboost, lightgbm, catboost)" in message
 
 
 def test_refused_modules_are_not_imported() -> None:
@@ -102,7 +103,7 @@ def test_unknown_module(project: Path) -> None:
 def test_project_code_is_allowed_under_project_src(project: Path) -> None:
     thing = resolve("imports_probe_pkg.Thing", "w", project, libraries=False)
     assert thing.__name__ == "Thing"
-    with pytest.raises(ImportPathError, match="use a class from src/ or a scikit-learn"):
+    with pytest.raises(ImportPathError, match="use a class from src/ or an estimator package"):
         check_allowed("imports_probe_pkg", "w", SRC, libraries=True)  # not under that src
 
 
@@ -135,3 +136,35 @@ def test_load_derived_takes_marked_project_functions_only() -> None:
         load_derived(["sklearn.base.clone"])
     with pytest.raises(ImportPathError, match=r"^Preprocessor\.derived_features 'title' is not"):
         load_derived(["title"])
+
+
+def test_a_package_that_merely_requires_sklearn_is_not_imported() -> None:
+    # mlflow requires scikit-learn, so "any dependent of scikit-learn" let it through.
+    completed = clean_python(
+        "import sys\n"
+        "from tabular.imports import ImportPathError, resolve\n"
+        "try:\n"
+        "    resolve('mlflow.server.auth.X', 'Trainer.estimator', None)\n"
+        "except ImportPathError as error:\n"
+        "    print(error)\n"
+        "print(sorted(name for name in sys.modules if name.startswith('mlflow')))\n")
+    assert completed.returncode == 0, completed.stderr
+    refusal, imported = completed.stdout.splitlines()
+    assert refusal.startswith("Trainer.estimator: 'mlflow' (")
+    assert "is not code this runner will import" in refusal
+    assert imported == "[]"
+
+
+def test_a_name_from_outside_the_named_package_is_refused() -> None:
+    # sklearn.utils.validation does `from inspect import Parameter`: not sklearn's class.
+    with pytest.raises(ImportPathError, match=r"is inspect\.Parameter, from outside the package"):
+        resolve("sklearn.utils.validation.Parameter", "w", None)
+
+
+def test_module_origin_imports_no_parent_package(project: Path) -> None:
+    from tabular.imports import module_origin
+
+    (project / "imports_probe_pkg" / "sub.py").write_text("raise SystemExit('imported')\n")
+    assert module_origin("imports_probe_pkg.sub") == (project / "imports_probe_pkg" / "sub.py")
+    assert "imports_probe_pkg" not in sys.modules
+    assert module_origin("imports_probe_pkg.nope") is None

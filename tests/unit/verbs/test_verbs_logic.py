@@ -185,7 +185,7 @@ def test_gc_waits_while_a_runner_is_between_planning_and_recording(tmp_path: Pat
     monkeypatch.chdir(tmp_path)
     src = Path(__file__).resolve().parents[3] / "src"
     runner = subprocess.Popen([sys.executable, "-c", (
-        f"import sys; sys.path.insert(0, {str(src)!r}); from framework import gc_guard; "
+        f"import sys; sys.path.insert(0, {str(src)!r}); from framework.execution import gc_guard; "
         "gc_guard.hold_shared(); print('planning', flush=True); sys.stdin.readline(); "
         "gc_guard.release(); print('recorded', flush=True); sys.stdin.readline()")],
         cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
