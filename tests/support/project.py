@@ -158,9 +158,10 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def task_lines(stdout: str) -> dict[str, Sequence[str]]:
-    """The runner's progress lines, grouped by task name."""
+    """The runner's plan and progress lines, grouped by task name (the closing ``result:``
+    block, one line per task with its metrics, is not progress)."""
     lines: dict[str, list[str]] = {}
-    for line in stdout.splitlines():
+    for line in stdout.split("\nresult:\n")[0].splitlines():
         parts = line.split()
         if line.startswith("  ") and len(parts) >= 2:
             lines.setdefault(parts[0], []).append(" ".join(parts[1:]))
