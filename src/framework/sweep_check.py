@@ -4,13 +4,13 @@ Checking is not planning. Each configuration's sections are checked as a single 
 (schema: unknown keys, wrong types) and the ``check()`` of every task a swept key belongs to
 runs (an estimator that refuses a value); planning (signatures, the store's outputs, reuse)
 waits until the configuration is about to run, when an earlier one may have made what it
-needs. A large grid prints how far checking got every few seconds.
+needs. A large grid prints how far checking got every ``PROGRESS_EVERY`` configurations.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,42 +21,55 @@ from framework.errors import UserError
 if TYPE_CHECKING:
     from framework.run_task import RunTask
 
-PROGRESS_SECONDS = 3.0
+PROGRESS_EVERY = 1000
 
 
 def check_configuration(cfg: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
-                        swept_tasks: set[str]) -> None:
-    """The configuration's sections, made Luigi's, and the swept tasks' own checks."""
+                        checked_tasks: Iterable[str]) -> None:
+    """The configuration's sections, made Luigi's, and the ``check()`` of ``checked_tasks``."""
     from framework.context import RunContext, activate
-    from framework.execution import walk
     from framework.tracking import tracking_uri
 
     values = schema.check_sections(cfg, registry)
     schema.install_luigi_config(cfg, values, registry)
     activate(RunContext(tracking_uri(), cfg.input_dir, cfg.pins))
+    for name in checked_tasks:
+        registry[name](run_id=app.PLANNING_RUN_ID).check()
+
+
+def dag_tasks(cfg: config_file.ExperimentConfig, registry: dict[str, type[RunTask]]
+              ) -> list[str]:
+    """The task names of the configuration's DAG, upstream first (its config made Luigi's)."""
+    from framework.execution import walk
+
+    check_configuration(cfg, registry, ())
     roots = [registry[name](run_id=app.PLANNING_RUN_ID) for name in cfg.run.tasks]
-    for task in walk(roots):
-        if task.task_family in swept_tasks:
-            task.check()
+    return [task.task_family for task in walk(roots)]
 
 
-def check_all(base: config_file.ExperimentConfig, points: Iterable[dict[str, Any]], total: int,
+def check_all(base: config_file.ExperimentConfig, points: Sequence[dict[str, Any]], total: int,
               spec: sweep.SweepSpec, registry: dict[str, type[RunTask]], project_root: Path,
               what: str = "sweep configuration") -> None:
-    """Check every point, or raise the ``UserError`` of the first bad one, naming it."""
-    swept_tasks = {key.split(".")[0] for key in spec.space}
-    started = shown = time.monotonic()
+    """Check every point, or raise the ``UserError`` of the first bad one, naming it.
+
+    The DAG is walked once, for the first point: a swept value changes a task's parameters,
+    not which tasks there are.
+    """
+    swept = {key.split(".")[0] for key in spec.space}
+    started = time.monotonic()
+    checked: list[str] = []
     for number, point in enumerate(points, start=1):
         try:
             cfg = sweep.configuration(base, point, spec, project_root)
-            check_configuration(cfg, registry, swept_tasks)
+            if number == 1:
+                checked = [name for name in dag_tasks(cfg, registry) if name in swept]
+            check_configuration(cfg, registry, checked)
         except UserError as error:
             raise UserError(f"{what} {number}/{total} ({sweep.describe(point)}): {error}"
                             ) from None
-        if time.monotonic() - shown > PROGRESS_SECONDS:
-            shown = time.monotonic()
+        if number % PROGRESS_EVERY == 0 and number < total:
             print(f"checked {number:,}/{total:,} configurations "
-                  f"({shown - started:.0f} s)", flush=True)
+                  f"({time.monotonic() - started:.0f} s)", flush=True)
 
 
 def logged_metrics(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]]
