@@ -175,7 +175,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
                       options: Options, client: MlflowClient, decisions: list[Decision],
                       project_root: Path, parent_run_id: str | None = None) -> TrackedRun:
     """Open the run, record the experiment, run the DAG and close the run with its outcome."""
-    from framework import execution, recording, shared, tracking, ui
+    from framework import execution, pruning, recording, scoring, shared, tracking, ui
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
     from framework.reuse import render
@@ -209,12 +209,15 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         recording.record_lineage(run, dag, decisions, config.run.description)
         recording.record_datasets(run, dag)
         try:
+            pruning.reset()
             result = execution.execute(roots, options.workers, options.scheduler_url)
             shared.record_adopted(run, dag, decisions, config.run.description)
+            scoring.link_scores(run.client, run.run_id, dag)
         finally:
             run.log_artifact(log_file, "logs")
-        run.failed = not execution.succeeded(result)
-        if not run.failed:
+        # A pruned trial stopped on purpose: not a failure (framework/pruning.py).
+        run.failed = not execution.succeeded(result) and not pruning.was_pruned()
+        if execution.succeeded(result):
             recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "")
     return run
