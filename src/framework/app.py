@@ -22,6 +22,7 @@ from framework.errors import ExitCode, UserError
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
+    from framework.context import TrialRef
     from framework.reuse import Decision
     from framework.run_task import RunTask
     from framework.tracking import TrackedRun
@@ -173,16 +174,22 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
 
 def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
                       options: Options, client: MlflowClient, decisions: list[Decision],
-                      project_root: Path, parent_run_id: str | None = None) -> TrackedRun:
-    """Open the run, record the experiment, run the DAG and close the run with its outcome."""
-    from framework import execution, pruning, recording, scoring, shared, tracking, ui
+                      project_root: Path, parent_run_id: str | None = None,
+                      trial: TrialRef | None = None, scoring_task: str | None = None
+                      ) -> TrackedRun:
+    """Open the run, record the experiment, run the DAG and close the run with its outcome.
+
+    With ``trial`` the run is that trial of an adaptive search (framework/trial_run.py):
+    ``scoring_task`` runs first, and the rest only if the trial is neither pruned nor failed.
+    """
+    from framework import execution, pruning, recording, scoring, shared, tracking, trial_run, ui
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
     from framework.reuse import render
 
     git = read_git_state(project_root)
     tags = {"task": ",".join(config.run.tasks), **recording.source_tags(),
-            **(git.tags() if git else {})}
+            **(git.tags() if git else {}), **(trial_run.tags(trial) if trial else {})}
     with tempfile.TemporaryDirectory(prefix="runner-") as scratch, tracking.tracked_run(
         client, config.run.experiment_name, config.run.description, tags, parent_run_id
     ) as run:
@@ -198,6 +205,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
             upload=run.artifact_dir is None,
             work_ids=shared.work_ids(decisions, options.scheduler_url, options.reuse,
                                      options.force),
+            trial=trial,
         ))
         roots = [registry[name].of_run(run.run_id) for name in config.run.tasks]
         dag = list(execution.walk(roots))
@@ -210,13 +218,16 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         recording.record_datasets(run, dag)
         try:
             pruning.reset()
-            result = execution.execute(roots, options.workers, options.scheduler_url)
+            if trial is None:
+                result = execution.execute(roots, options.workers, options.scheduler_url)
+                run.failed = not execution.succeeded(result)
+            else:  # a pruned trial's run is not failed (run.failed), nor complete
+                result = trial_run.execute(run, roots, dag, scoring_task, options.workers,
+                                           options.scheduler_url)[0]
             shared.record_adopted(run, dag, decisions, config.run.description)
             scoring.link_scores(run.client, run.run_id, dag)
         finally:
             run.log_artifact(log_file, "logs")
-        # A pruned trial stopped on purpose: not a failure (framework/pruning.py).
-        run.failed = not execution.succeeded(result) and not pruning.was_pruned()
         if execution.succeeded(result):
             recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "")

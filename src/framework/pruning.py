@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 from framework.errors import TrialPruned
 
 if TYPE_CHECKING:
+    from optuna.pruners import BasePruner
     from optuna.storages import BaseStorage
     from optuna.trial import Trial
 
@@ -38,6 +39,7 @@ def _new_marker() -> Path:
 _marker = _new_marker()
 # Opened trials of this process, by (pid, storage, trial id): a fork opens its own.
 _trials: dict[tuple[int, str, int], Trial] = {}
+_pruner: BasePruner | None = None
 
 
 def _forget_marker() -> None:
@@ -78,13 +80,22 @@ def open_storage(address: str) -> BaseStorage | str:
     return GrpcStorageProxy(host=parsed.hostname, port=parsed.port)
 
 
+def use_pruner(pruner: BasePruner) -> None:
+    """Decide with ``pruner`` in this process and its forks. Optuna stores no pruner with a
+    study: whoever runs its trials brings the configured one (the search side, before the
+    first trial). Without it, progress is reported but no trial is ever pruned."""
+    global _pruner
+    _pruner = pruner
+
+
 def _trial(ref: TrialRef) -> Trial:
     key = (os.getpid(), ref.storage, ref.trial_id)
     if key not in _trials:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.load_study(study_name=ref.study, storage=open_storage(ref.storage))
+        study = optuna.load_study(study_name=ref.study, storage=open_storage(ref.storage),
+                                  pruner=_pruner or optuna.pruners.NopPruner())
         _trials[key] = optuna.trial.Trial(study, ref.trial_id)
     return _trials[key]
 

@@ -126,6 +126,11 @@ class RunTask(luigi.Task):
         """
         return None
 
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics this task logs, known before it runs: a sweep refuses a ``metric`` no
+        task of its DAG names (when at least one names any)."""
+        return ()
+
     def run_tags(self) -> dict[str, str]:
         """Tags this task adds to the run, decided before it starts (e.g. an inferred setting)."""
         return {}

@@ -67,6 +67,11 @@ class Evaluator(RunTask):
         lower = metric.removeprefix("cv_").removesuffix("_mean") in evaluation.LOWER_IS_BETTER
         return metric, "minimize" if lower else "maximize"
 
+    def metric_names(self) -> tuple[str, ...]:
+        problem = self.upstream(Preprocessor).contract.problem
+        return tuple(f"cv_{name}_{kind}" for name in evaluation.METRIC_NAMES[problem]
+                     for kind in ("mean", "std"))
+
     def check(self) -> None:
         if self.folds < MIN_FOLDS:
             raise UserError(f"Evaluator.folds = {self.folds}: cross-validation needs at least "
