@@ -182,7 +182,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     With ``trial`` the run is that trial of an adaptive search (framework/trial_run.py):
     ``scoring_task`` runs first, and the rest only if the trial is neither pruned nor failed.
     """
-    from framework import execution, recording, shared, tracking, trial_run, ui
+    from framework import execution, pruning, recording, scoring, shared, tracking, trial_run, ui
     from framework.context import RunContext, activate
     from framework.gitinfo import read_git_state
     from framework.reuse import render
@@ -217,6 +217,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         recording.record_lineage(run, dag, decisions, config.run.description)
         recording.record_datasets(run, dag)
         try:
+            pruning.reset()
             if trial is None:
                 result = execution.execute(roots, options.workers, options.scheduler_url)
                 run.failed = not execution.succeeded(result)
@@ -224,6 +225,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
                 result = trial_run.execute(run, roots, dag, scoring_task, options.workers,
                                            options.scheduler_url)[0]
             shared.record_adopted(run, dag, decisions, config.run.description)
+            scoring.link_scores(run.client, run.run_id, dag)
         finally:
             run.log_artifact(log_file, "logs")
         if execution.succeeded(result):

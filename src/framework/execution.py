@@ -13,7 +13,7 @@ import luigi
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.task import flatten
 
-from framework.errors import UserError
+from framework.errors import TrialPruned, UserError
 from framework.outputs import OutputFolder
 
 T = TypeVar("T", bound=luigi.Task)
@@ -93,6 +93,9 @@ def _on_success(task: luigi.Task) -> None:
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)
 def _on_failure(task: luigi.Task, error: BaseException) -> None:
+    if isinstance(error, TrialPruned):  # the search stopped the trial: not an error
+        say(f"  {task.task_family:<14} pruned   {error}")
+        return
     message = str(error).strip().splitlines()
     detail = message[-1] if message else type(error).__name__
     say(f"  {task.task_family:<14} FAILED   {type(error).__name__}: {detail}")

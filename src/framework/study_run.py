@@ -110,7 +110,7 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
               registry: dict[str, type[RunTask]], options: app.Options, project_root: Path
               ) -> ExitCode:
     """Check, then run the study's trials until it has ``trials``; the process exit code."""
-    from framework import heap, launcher, study_report, tracking
+    from framework import heap, launcher, pruning, study_report, tracking
     from framework.gitinfo import read_git_state
     from framework.recording import source_tags
 
@@ -132,6 +132,7 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
               f"{sweep_run.render(plan)}\n(dry run, nothing was run or logged)")
         return ExitCode.OK
     found, storage = study.open_study(url, name, spec)
+    pruning.use_pruner(found.pruner)  # the Evaluator's folds are judged in this process's forks
     if failed := study.failed_stale(found):
         print(f"study {name!r}: {failed} trial(s) whose process was gone marked failed",
               flush=True)

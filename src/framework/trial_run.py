@@ -34,20 +34,15 @@ def tags(trial: TrialRef) -> dict[str, str]:
 
 
 def was_pruned() -> bool:
-    """True when this process's current trial was pruned (framework/pruning.py; a study
-    without it never prunes)."""
-    try:
-        from framework import pruning  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    return bool(pruning.was_pruned())
+    """True when this process's current trial was pruned (framework/pruning.py)."""
+    from framework import pruning
+
+    return pruning.was_pruned()
 
 
 def reset_pruned() -> None:
-    try:
-        from framework import pruning  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    from framework import pruning
+
     pruning.reset()
 
 
