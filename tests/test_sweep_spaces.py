@@ -128,3 +128,30 @@ def test_a_sampler_seeded_per_trial_draws_alike_in_any_process():
     again = optuna.create_study(sampler=study.make_sampler("tpe", 3))
     assert [again.ask(space).params["x"] for _ in range(4)] == drawn
     assert len(set(drawn)) == 4 and not any(math.isnan(x) for x in drawn)
+
+
+def test_a_running_trial_is_failed_only_when_its_process_is_gone(tmp_path):
+    """This machine's trials by their pid; another machine's by their heartbeat's age."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import optuna
+
+    found = optuna.create_study(storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    attrs = [{study.HOST_ATTR: socket.gethostname(), study.PID_ATTR: int(gone)},
+             {study.HOST_ATTR: socket.gethostname(), study.PID_ATTR: os.getpid()},
+             {study.HOST_ATTR: "elsewhere", study.PID_ATTR: 1,
+              study.HEARTBEAT_ATTR: time.time() - study.GRACE_SECONDS - 5},
+             {study.HOST_ATTR: "elsewhere", study.PID_ATTR: 1, study.HEARTBEAT_ATTR: time.time()}]
+    for values in attrs:
+        trial = found.ask()
+        for key, value in values.items():
+            trial.set_user_attr(key, value)
+    assert study.failed_stale(found) == 2
+    assert [t.state.name for t in found.get_trials()] == ["FAIL", "RUNNING", "FAIL", "RUNNING"]
+    assert not any(study.counted(t) for t in found.get_trials() if t.state.name == "FAIL")

@@ -7,7 +7,9 @@ machines, started with the same command share one study: before asking, a proces
 trials that are done or running and asks only while that stays below ``trials``.
 
 A trial counts unless its process died: a killed runner's trial is failed (``failed_stale``:
-this machine's dead pids at once, other machines' through Optuna's heartbeat), is not counted,
+this machine's dead pids at once, other machines' once their heartbeat, a trial attribute every
+process refreshes for its running trials in any storage (gRPC too), is older than the grace
+period), is not counted,
 and its slot is asked again. A trial whose configuration failed counts, so a study whose every
 trial fails still ends.
 """
@@ -30,7 +32,6 @@ from urllib.parse import urlparse
 
 import optuna
 from optuna.samplers import BaseSampler
-from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from framework import study_space, sweep
@@ -48,6 +49,7 @@ GRACE_SECONDS = 60
 HOST_ATTR, PID_ATTR = "runner.host", "runner.pid"
 RUN_ATTR, STATUS_ATTR = "runner.run_id", "runner.status"
 METRICS_ATTR, SECONDS_ATTR, ERROR_ATTR = "runner.metrics", "runner.seconds", "runner.error"
+HEARTBEAT_ATTR = "runner.heartbeat"  # time.time() of the last sign of life
 SURPLUS_ATTR = "runner.surplus"  # asked past ``trials`` in a race between machines
 LOCKS_DIR = Path("mlruns") / "claims"  # machine-local: one asker at a time per study
 
@@ -98,9 +100,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
-                                          heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS)
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
     except Exception as error:  # any driver's failure to connect
         raise UserError(f"study storage {shown(url)}: {type(error).__name__}: "
                         f"{str(error).splitlines()[0]}; fix {STORAGE_VARIABLE}") from None
@@ -169,7 +169,6 @@ def open_study(url: str, name: str, spec: sweep.SweepSpec
     the other goal."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    warnings.filterwarnings("ignore", message="Heartbeat of storage")
     storage = open_storage(url)
     study = optuna.create_study(storage=storage, study_name=name,
                                 sampler=make_sampler(spec.method, spec.seed),
@@ -191,15 +190,20 @@ def counted(trial: FrozenTrial) -> bool:
 
 def failed_stale(study: optuna.Study) -> int:
     """Fail the running trials whose process is gone: this machine's at once (their pid),
-    other machines' once their heartbeat is older than the grace period. How many."""
-    before = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
-    here = socket.gethostname()
+    other machines' once their heartbeat is older than ``GRACE_SECONDS``. How many."""
+    here, now, failed = socket.gethostname(), time.time(), 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        pid = int(trial.user_attrs.get(PID_ATTR, 0))
-        if trial.user_attrs.get(HOST_ATTR) == here and pid and not process_alive(pid):
+        attrs = trial.user_attrs
+        pid = int(attrs.get(PID_ATTR, 0))
+        if attrs.get(HOST_ATTR) == here and pid:
+            stale = not process_alive(pid)
+        else:
+            started = trial.datetime_start.timestamp() if trial.datetime_start else now
+            stale = now - float(attrs.get(HEARTBEAT_ATTR, started)) > GRACE_SECONDS
+        if stale:
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-    optuna.storages.fail_stale_trials(study)
-    return len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))) - before
+            failed += 1
+    return failed
 
 
 @contextmanager
@@ -217,18 +221,18 @@ def asking_alone(name: str) -> Iterator[None]:
 
 
 class Heartbeat:
-    """Records a heartbeat every ``HEARTBEAT_SECONDS`` for the trials this process runs."""
+    """Refreshes ``HEARTBEAT_ATTR`` every ``HEARTBEAT_SECONDS`` on the trials this process runs,
+    so other machines can tell them from the trials of a machine that died."""
 
     def __init__(self, storage: optuna.storages.BaseStorage) -> None:
-        self._storage = storage if is_heartbeat_enabled(storage) else None
-        assert self._storage is None or isinstance(self._storage, BaseHeartbeat)
+        self._storage = storage
         self.trial_ids: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def add(self, trial_id: int) -> None:
         self.trial_ids.add(trial_id)
-        if self._storage is not None and self._thread is None:
+        if self._thread is None:
             self._thread = threading.Thread(target=self._beat, daemon=True)
             self._thread.start()
 
@@ -236,8 +240,8 @@ class Heartbeat:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             for trial_id in list(self.trial_ids):
                 try:
-                    self._storage.record_heartbeat(trial_id)  # type: ignore[union-attr]
-                except Exception:  # a busy store: beat again next time
+                    self._storage.set_trial_user_attr(trial_id, HEARTBEAT_ATTR, time.time())
+                except Exception:  # finished meanwhile, or a busy store: beat again next time
                     continue
 
     def stop(self) -> None:
@@ -254,6 +258,7 @@ def ask(study: optuna.Study, name: str, total: int,
         trial = study.ask(dict(distributions))
         trial.set_user_attr(HOST_ATTR, socket.gethostname())
         trial.set_user_attr(PID_ATTR, os.getpid())
+        trial.set_user_attr(HEARTBEAT_ATTR, time.time())
     earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
     if sum(counted(t) for t in earlier) >= total:  # another machine took the last slot
         trial.set_user_attr(SURPLUS_ATTR, True)
