@@ -4,6 +4,8 @@ and the Optuna distributions a study asks with."""
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import replace
 
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -155,3 +157,26 @@ def test_a_running_trial_is_failed_only_when_its_process_is_gone(tmp_path):
     assert study.failed_stale(found) == 2
     assert [t.state.name for t in found.get_trials()] == ["FAIL", "RUNNING", "FAIL", "RUNNING"]
     assert not any(study.counted(t) for t in found.get_trials() if t.state.name == "FAIL")
+
+
+def test_a_study_asks_until_trials_count_and_not_after_its_timeout(registry, tmp_path,
+                                                                     monkeypatch):
+    import optuna
+
+    from framework.study_run import StudySweeper
+
+    monkeypatch.chdir(tmp_path)  # the ask lock lives in mlruns/claims
+    spec = spec_of(registry, flags=["method=tpe", "trials=2", "Trainer.seed={randint=[0, 9]}"])
+    found = optuna.create_study(storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    sweeper = StudySweeper(found, found._storage, spec, "sqlite:///x")
+    first, second = sweeper.ask(), sweeper.ask()
+    assert first is not None and second is not None
+    assert sweeper.ask() is None  # two asked (running) already count
+    assert [first.trial.number, second.trial.number] == [0, 1]
+    sweeper.heartbeat.stop()
+    fresh = optuna.create_study(storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    timed = StudySweeper(fresh, fresh._storage, replace(spec, timeout=0.5), "sqlite:///x")
+    assert timed.ask() is not None
+    time.sleep(0.6)
+    assert timed.ask() is None  # one trial of two, but the time is up
+    timed.heartbeat.stop()
