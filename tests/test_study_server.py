@@ -16,6 +16,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from mlflow.tracking import MlflowClient
 
 from conftest import REPO, SEED_CONFIG, Project, copy_project
 from servers import POSTGRES, running_study_server
@@ -102,3 +103,17 @@ def test_two_clones_share_one_study_through_the_study_server(
     alice, bob = (trial_numbers(clone) for clone in clones)
     assert sorted(alice + bob) == [0, 1, 2, 3]  # the study's total, no number twice
     assert [n for s, n in trials_per_study(database).items() if s != "shared"] == [4]
+    # Cross-validated before the final fit, each trial's scores are still its model's (the
+    # median pruner starts judging after 5 trials: all 4 complete).
+    linked = 0
+    for clone in clones:
+        client = MlflowClient(clone.tracking_uri)
+        for listed in clone.runs():
+            if listed.data.tags.get("trial.state") == "COMPLETE":
+                run = client.get_run(listed.info.run_id)
+                (output,) = run.outputs.model_outputs
+                model = client.get_logged_model(output.model_id)
+                scores = {m.key: m.value for m in model.metrics}
+                assert scores["cv_accuracy_mean"] == run.data.metrics["cv_accuracy_mean"]
+                linked += 1
+    assert linked == 4
