@@ -18,26 +18,23 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from framework.errors import TrialPruned
 
 if TYPE_CHECKING:
     from optuna.pruners import BasePruner
-    from optuna.storages import BaseStorage
     from optuna.trial import Trial
 
     from framework.context import TrialRef
-
-GRPC_SCHEME = "grpc"  # grpc://host:port: Optuna's gRPC storage proxy (the team study server)
 
 
 def _new_marker() -> Path:
     return Path(tempfile.gettempdir()) / f"runner-pruned-{os.getpid()}-{uuid.uuid4().hex}"
 
 
-_marker = _new_marker()
-# Opened trials of this process, by (pid, storage, trial id): a fork opens its own.
+# The marker file and the process that chose it (and removes it at exit; forks never do).
+_marker, _marker_owner = _new_marker(), os.getpid()
+# Opened trials, by (pid, storage, trial id): a fork opens its own connections.
 _trials: dict[tuple[int, str, int], Trial] = {}
 _pruner: BasePruner | None = None
 
@@ -47,7 +44,6 @@ def _forget_marker() -> None:
         _marker.unlink(missing_ok=True)
 
 
-_marker_owner = os.getpid()
 atexit.register(_forget_marker)
 
 
@@ -67,19 +63,6 @@ def _record() -> None:
     _marker.touch()
 
 
-def open_storage(address: str) -> BaseStorage | str:
-    """The Optuna storage at ``address``: ``grpc://host:port`` (the gRPC storage proxy) or an
-    RDB URL such as ``sqlite:////abs/mlruns/optuna.db`` (returned as is, Optuna opens it)."""
-    parsed = urlparse(address)
-    if parsed.scheme != GRPC_SCHEME:
-        return address
-    from optuna.storages import GrpcStorageProxy
-
-    if not parsed.hostname or not parsed.port:
-        raise ValueError(f"study storage {address!r}: use grpc://host:port")
-    return GrpcStorageProxy(host=parsed.hostname, port=parsed.port)
-
-
 def use_pruner(pruner: BasePruner) -> None:
     """Decide with ``pruner`` in this process and its forks. Optuna stores no pruner with a
     study: whoever runs its trials brings the configured one (the search side, before the
@@ -92,6 +75,8 @@ def _trial(ref: TrialRef) -> Trial:
     key = (os.getpid(), ref.storage, ref.trial_id)
     if key not in _trials:
         import optuna
+
+        from framework.study import open_storage
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.load_study(study_name=ref.study, storage=open_storage(ref.storage),
