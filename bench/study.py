@@ -1,6 +1,7 @@
 """Adaptive-search benchmark (issue 19's targets), over the default experiment.
 
-``python bench/study.py [--data DIR] [--trials 20] [--out FILE] [--skip-pruning]``
+``python bench/study.py [--data DIR] [--trials 20] [--out FILE] [--skip-pruning]
+[--skip-workers]``
 
 - quality: the best CV accuracy of a 20-trial TPE study (the runner) against the best of a
   36-point grid over the same space (6 ``max_depth`` x 6 ``learning_rate``, a plain loop);
@@ -8,11 +9,12 @@
   the same trials with Optuna (in-memory storage), pandas and scikit-learn (``bench/plain.py``);
 - parallel: the same study with ``--workers 2`` in a fresh project;
 - rerun: the 1-worker command again (the study is complete: nothing new runs);
-- pruning: a 30-trial study with ``pruner = "median"`` against the same unpruned, counting the
-  folds fitted (each trial's intermediate values; a trial without any counts all folds).
+- pruning: a 30-trial study with ``pruner = "median"`` against the same unpruned (the 1-worker
+  study extended to 30 trials), counting the folds fitted (each trial's intermediate values; a
+  trial without any counts all folds).
 Targets: quality within 0.005; 1 worker <= 1.3x plain; 2 workers >= 1.6x faster; rerun <= 0.25x;
-pruned fold fits <= 0.7x unpruned, best within 0.005. One sample each (medians need
-``--repeats``-style loops: the study is long).
+pruned fold fits <= 0.7x unpruned, best within 0.005. One sample each (the studies are long);
+wall and CPU seconds both, since a loaded machine makes wall ratios say little.
 """
 
 from __future__ import annotations
@@ -58,14 +60,14 @@ print(json.dumps({{"best": best}}))
 """
 
 
-def plain(scratch: Path, data: Path, mode: str, trials: int) -> tuple[float, float]:
-    """(wall seconds, best accuracy) of the plain loop."""
+def plain(scratch: Path, data: Path, mode: str, trials: int) -> tuple[harness.Sample, float]:
+    """(the sample, best accuracy) of the plain loop."""
     code = PLAIN.format(bench=str(harness.REPO / "bench"), src=str(harness.REPO / "src"),
                         config=str(harness.CONFIG[0]), data=str(data), out=str(scratch / mode),
                         mode=mode, depths=DEPTHS, rates=RATES, trials=trials)
     log = scratch / f"plain-{mode}.log"
     sample = harness.measure([harness.PYTHON, "-c", code], scratch, log=log)
-    return sample.wall_s, json.loads(log.read_text().strip().splitlines()[-1])["best"]
+    return sample, json.loads(log.read_text().strip().splitlines()[-1])["best"]
 
 
 def study_facts(root: Path, folds: int) -> dict[str, float]:
@@ -80,11 +82,11 @@ def study_facts(root: Path, folds: int) -> dict[str, float]:
             "pruned": sum(state == "PRUNED" for _, state in states), "fold_fits": fits}
 
 
-def runner(scratch: Path, name: str, data: Path, *args: str) -> tuple[Path, float]:
+def runner(scratch: Path, name: str, data: Path, *args: str) -> tuple[Path, harness.Sample]:
     root = harness.make_project(scratch / name, data)
     harness.measure(harness.runner_cmd("--dry-run"), root)  # creates the store
     sample = harness.measure(harness.runner_cmd(*SPACE, *args), root, log=scratch / f"{name}.log")
-    return root, sample.wall_s
+    return root, sample
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,33 +95,43 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(os.environ.get("TITANIC_DATA_DIR", harness.REPO / "input")))
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--skip-pruning", action="store_true")
+    parser.add_argument("--skip-workers", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     trials = ["--sweep", f"trials={args.trials}", "--sweep", "pruner=none"]
     result: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
         scratch = Path(tmp)
-        grid_s, grid_best = plain(scratch, args.data, "grid", 0)
-        plain_s, plain_best = plain(scratch, args.data, "optuna", args.trials)
-        one, one_s = runner(scratch, "w1", args.data, *trials)
-        rerun_s = harness.measure(harness.runner_cmd(*SPACE, *trials), one).wall_s
-        _, two_s = runner(scratch, "w2", args.data, *trials, "--workers", "2")
+        grid, grid_best = plain(scratch, args.data, "grid", 0)
+        plain_run, plain_best = plain(scratch, args.data, "optuna", args.trials)
+        one, one_run = runner(scratch, "w1", args.data, *trials)
+        rerun = harness.measure(harness.runner_cmd(*SPACE, *trials), one)
         facts = study_facts(one, 5)
-        result |= {"grid36_best": grid_best, "grid36_s": grid_s, "tpe_best": facts["best"],
-                   "plain_optuna_best": plain_best, "plain_optuna_s": plain_s,
-                   "study_w1_s": one_s, "study_w2_s": two_s, "rerun_s": rerun_s,
-                   "ratios": {"w1_vs_plain": one_s / plain_s, "w2_speedup": one_s / two_s,
-                              "rerun_vs_first": rerun_s / one_s,
+        result |= {"grid36_best": grid_best, "tpe_best": facts["best"],
+                   "plain_optuna_best": plain_best,
+                   "wall_s": {"grid36": grid.wall_s, "plain_optuna": plain_run.wall_s,
+                              "study_w1": one_run.wall_s, "rerun": rerun.wall_s},
+                   "cpu_s": {"grid36": grid.cpu_s, "plain_optuna": plain_run.cpu_s,
+                             "study_w1": one_run.cpu_s, "rerun": rerun.cpu_s},
+                   "ratios": {"w1_vs_plain_wall": one_run.wall_s / plain_run.wall_s,
+                              "w1_vs_plain_cpu": one_run.cpu_s / plain_run.cpu_s,
+                              "rerun_vs_first": rerun.wall_s / one_run.wall_s,
                               "quality_gap": grid_best - facts["best"]}}
         print(json.dumps(result, indent=2), flush=True)
         if not args.skip_pruning:
-            thirty = ["--sweep", "trials=30"]
-            pruned, _ = runner(scratch, "pruned", args.data, *thirty, "--sweep", "pruner=median")
-            unpruned, _ = runner(scratch, "unpruned", args.data, *thirty, "--sweep", "pruner=none")
-            p, u = study_facts(pruned, 5), study_facts(unpruned, 5)
+            # Unpruned: the same study extended to 30 trials (one seed: its first 20 are w1's).
+            harness.measure(harness.runner_cmd(*SPACE, "--sweep", "trials=30", "--sweep",
+                                               "pruner=none"), one)
+            pruned, _ = runner(scratch, "pruned", args.data, "--sweep", "trials=30",
+                               "--sweep", "pruner=median")
+            p, u = study_facts(pruned, 5), study_facts(one, 5)
             result["pruning"] = {"pruned": p, "unpruned": u,
                                  "fold_fits_ratio": p["fold_fits"] / u["fold_fits"],
                                  "best_gap": u["best"] - p["best"]}
+            print(json.dumps(result["pruning"], indent=2), flush=True)
+        if not args.skip_workers:
+            _, two = runner(scratch, "w2", args.data, *trials, "--workers", "2")
+            result["workers2"] = {"wall_s": two.wall_s, "speedup": one_run.wall_s / two.wall_s}
     result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     if args.out:
