@@ -135,7 +135,7 @@ def test_a_killed_trial_is_failed_and_asked_again(project: Project):
     project.write_config(CONFIG.replace("[Trainer]\n", '[Trainer]\nestimator = "flaky.Flaky"\n'))
     command = [*SPACE, "--sweep", "trials=2"]
     runner = project.start(*command, FLAKY_SLEEP="120")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
     # Plain sqlite reads: MLflow's or Optuna's client would race the runner creating tables.
     while count(project, "optuna.db", "trials where state = 'RUNNING'") < 1 or count(
             project, "mlflow.db", "runs where status = 'RUNNING'") < 2:  # the study's, the trial's
