@@ -76,7 +76,9 @@ def study_facts(root: Path, folds: int) -> dict[str, float]:
         states = db.execute("select trial_id, state from trials").fetchall()
         steps = dict(db.execute("select trial_id, count(*) from trial_intermediate_values "
                                 "group by trial_id").fetchall())
-        best = db.execute("select max(value) from trial_values").fetchone()[0]
+        # A pruned trial's value is its last fold's: only complete trials say what is best.
+        best = db.execute("select max(v.value) from trial_values v join trials t on "
+                          "t.trial_id = v.trial_id where t.state = 'COMPLETE'").fetchone()[0]
     fits = sum(steps.get(trial, folds) for trial, _ in states)
     return {"best": best, "trials": len(states),
             "pruned": sum(state == "PRUNED" for _, state in states), "fold_fits": fits}
