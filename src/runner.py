@@ -55,7 +55,8 @@ def parse_args(argv: list[str] | None) -> Options:
                         metavar="Task.param=[V1,V2]",
                         help="run one configuration per value, as one sweep, e.g. --sweep "
                              "'Trainer.estimator_params.max_depth=[2,3,4]' (repeatable; adds "
-                             "to [Sweep])")
+                             "to [Sweep]); options too, e.g. --sweep method=tpe --sweep "
+                             "trials=30 for an adaptive search (docs/adaptive-search.md)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="run up to N tasks in parallel (default: [core] workers, else 1); "
                              "in a sweep, N configurations side by side")

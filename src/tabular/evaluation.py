@@ -84,33 +84,47 @@ def scorers(problem: Problem, model: Any) -> dict[str, Scorer]:
     return found
 
 
+# Called after each fold with its number (1, 2, ...) and that fold's scores by metric name
+# (``accuracy``, ``rmse``, ...). It may raise to stop the cross-validation there.
+FoldCallback = Callable[[int, dict[str, float]], None]
+
+
 def cross_validate_model(model: Pipeline, X: pd.DataFrame, y: pd.Series, problem: Problem,
-                         folds: int, seed: int) -> CVResult:
+                         folds: int, seed: int, on_fold: FoldCallback | None = None
+                         ) -> CVResult:
     """Shuffled ``folds``-fold CV (stratified for classification) of the unfitted ``model``.
 
-    Fits ``folds`` clones (never ``model`` itself), one after another.
+    Fits ``folds`` clones (never ``model`` itself), one after another, and calls ``on_fold``
+    after each one is scored; an exception it raises propagates and no result is returned.
+    Scores equal scikit-learn's ``cross_validate`` with the same splitter and scorers.
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     kind = KFold if problem == "regression" else StratifiedKFold
     splitter = kind(n_splits=folds, shuffle=True, random_state=seed)
     scoring = scorers(problem, model)
-    # return_estimator + return_indices: the out-of-fold predictions come from the very fold
-    # models that were scored, instead of refitting everything in cross_val_predict.
-    outcome = cross_validate(model, X, y, cv=splitter, scoring=scoring, n_jobs=1,
-                             return_estimator=True, return_indices=True, error_score="raise")
     # Regression predictions are numbers even when the target holds integers.
     dtype = float if problem == "regression" else np.asarray(y).dtype
     predictions = np.empty(len(y), dtype=dtype)
     scores = np.empty(len(y), dtype=float) if problem == "binary" else None
-    for fold_model, rows in zip(outcome["estimator"], outcome["indices"]["test"], strict=True):
-        held_out = X.iloc[rows]
-        predictions[rows] = fold_model.predict(held_out)
+    values: dict[str, list[float]] = {name: [] for name in scoring}
+    # One fold at a time (not cross_validate) so a caller can stop between folds; the fold
+    # models that were scored also give the out-of-fold predictions, without refitting.
+    for number, (train_rows, test_rows) in enumerate(splitter.split(X, y), start=1):
+        fold_model = clone(model).fit(X.iloc[train_rows], y.iloc[train_rows])
+        held_out, truth = X.iloc[test_rows], y.iloc[test_rows]
+        fold_scores = {name: score(fold_model, held_out, truth)
+                       for name, score in scoring.items()}
+        for name, value in fold_scores.items():
+            values[name].append(value)
+        predictions[test_rows] = fold_model.predict(held_out)
         if scores is not None:
-            scores[rows] = positive_scores(fold_model, held_out)
+            scores[test_rows] = positive_scores(fold_model, held_out)
+        if on_fold is not None:
+            on_fold(number, fold_scores)
     metrics: dict[str, float] = {}
-    for name in scoring:
-        values = outcome[f"test_{name}"]
-        metrics[f"cv_{name}_mean"] = float(np.mean(values))
-        metrics[f"cv_{name}_std"] = float(np.std(values))
+    for name, fold_values in values.items():
+        metrics[f"cv_{name}_mean"] = float(np.mean(fold_values))
+        metrics[f"cv_{name}_std"] = float(np.std(fold_values))
     return CVResult(metrics, predictions, scores)

@@ -142,7 +142,8 @@ def test_reused_metrics_are_logged_again_and_stored_with_the_output(runs: Runs):
 def test_lineage_is_in_the_description_and_a_searchable_tag(runs: Runs):
     fresh, reused = runs.fresh.info, runs.reused.info
     assert runs.fresh.data.tags["reused"] == ""
-    assert runs.reused.data.tags["reused"] == ",".join(TASKS)
+    # DAG order: the Evaluator needs only the Preprocessor, the Trainer comes with Prediction.
+    assert runs.reused.data.tags["reused"] == "Preprocessor,Evaluator,Trainer,Prediction"
     note = runs.reused.data.tags["mlflow.note.content"]
     assert note.startswith("概要\n\n")
     link = f"(#/experiments/{fresh.experiment_id}/runs/{fresh.run_id}?{MODE})"
@@ -159,9 +160,13 @@ def test_an_accepted_pin_logs_the_params_its_output_was_made_with(runs: Runs):
     assert run.data.tags["config.Trainer.seed"] == "1"
     assert run.data.tags["reused"] == "Preprocessor,Trainer"
     assert "**Trainer**: pinned from run" in run.data.tags["mlflow.note.content"]
-    # The Evaluator ran again on the pinned model: its new metrics are that model's too.
+    # The Evaluator ran again, on the configured settings (seed 1), not on the pinned model
+    # (seed 0): its new metrics are not credited to that model.
     model = runs.client.get_logged_model(runs.manifest("Trainer")["model_id"])
-    assert run.info.run_id in {m.run_id for m in model.metrics}
+    assert run.info.run_id not in {m.run_id for m in model.metrics}
+    folder = Path(run.data.tags["output.Evaluator"])
+    evaluated = json.loads((folder / "_manifest.json").read_text())["signature_parts"]["params"]
+    assert evaluated["Trainer.seed"] == "1"
 
 
 def test_each_progress_event_is_printed_once(runs: Runs):

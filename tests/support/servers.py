@@ -247,3 +247,49 @@ def running_team_server(cwd: Path, database_uri: str, artifacts: Path) -> Iterat
             "MLFLOW_BACKEND_STORE_URI": database_uri,
             "MLFLOW_ARTIFACTS_DESTINATION": str(artifacts)}) as url:
         yield url
+
+
+def _wait_grpc(proc: subprocess.Popen[bytes], address: str, timeout: float, output: IO[bytes],
+               service: str) -> None:
+    import grpc
+
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{service} exited with {proc.returncode} before {address} "
+                               f"answered:\n{_tail(output)}")
+        with grpc.insecure_channel(address) as channel:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=1)
+            except grpc.FutureTimeoutError:
+                continue
+        log.info("%s ready in %.1f s", service, time.monotonic() - start)
+        return
+    raise TimeoutError(f"{service}: {address} did not answer within {timeout:g} s:\n"
+                       f"{_tail(output)}")
+
+
+@contextlib.contextmanager
+def running_study_server(cwd: Path, database_uri: str, timeout: float = 60) -> Iterator[str]:
+    """The compose file's `study-server` command (Optuna's gRPC storage proxy), its database
+    (the environment variable the compose file sets) pointed at ``database_uri``; yields the
+    ``grpc://127.0.0.1:<port>`` address runners are given as ``RUNNER_STUDY_STORAGE``.
+
+    ``cwd`` plays the mounted project: the command is ``python src/study_server.py``, run
+    with the interpreter of the tests, as in the image.
+    """
+    port = free_port()
+    argv = compose_command("study-server", "127.0.0.1", port)
+    if argv[0] == "python":
+        argv[0] = sys.executable
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(CALLER_ONLY_PREFIXES)}
+    env = {**inherited, **compose_environment("study-server"),
+           "STUDY_SERVER_DATABASE": database_uri}
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_grpc(proc, f"127.0.0.1:{port}", timeout, output, "study-server")
+            yield f"grpc://127.0.0.1:{port}"
+        finally:
+            _stop(proc)

@@ -8,6 +8,7 @@ Luigi's config in the string form its parameters parse.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,8 +35,9 @@ TOML_TYPES: list[tuple[type, tuple[type, ...], str]] = [
 ]
 
 
+@functools.cache  # a class's parameters never change; a sweep asks once per configuration
 def task_parameters(task: type[luigi.Task]) -> dict[str, luigi.Parameter]:
-    """The parameters a config section may set for ``task``."""
+    """The parameters a config section may set for ``task`` (shared: do not change it)."""
     return {name: param for name, param in task.get_params() if name not in RUNNER_PARAMETERS}
 
 

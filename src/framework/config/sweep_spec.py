@@ -2,9 +2,11 @@
 
 A sweep key is a dotted task parameter, ``"Task.param"`` or ``"Task.param.key"`` (one key of a
 table parameter); its value is a list of values (``grid`` and ``random``) or, for ``random``
-only, a distribution ``{ loguniform = [a, b] }``, ``{ uniform = [a, b] }`` or
-``{ randint = [low, high] }`` (scipy.stats', so ``high`` is excluded). The expansion itself is
-scikit-learn's ``ParameterGrid`` / ``ParameterSampler``. Each configuration is the experiment
+and the adaptive methods (``tpe``, ``cmaes``, ``gp``: framework/study.py), a distribution
+``{ loguniform = [a, b] }``, ``{ uniform = [a, b] }`` or ``{ randint = [low, high] }``
+(scipy.stats', so ``high`` is excluded). The expansion itself is scikit-learn's
+``ParameterGrid`` / ``ParameterSampler``, counted before it is expanded (``count``) and walked
+lazily (``points``). Each configuration is the experiment
 file with its values assigned exactly as ``--set`` would assign them, so the same checks
 (framework/schema.py, each task's ``check()``) judge it before anything runs.
 """
@@ -12,7 +14,8 @@ file with its values assigned exactly as ``--set`` would assign them, so the sam
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,10 +31,18 @@ if TYPE_CHECKING:
     pass
 
 SECTION = f"[{config_file.SWEEP_SECTION}]"
+ADAPTIVE = ("tpe", "cmaes", "gp")  # Optuna samplers: framework/study.py
+PRUNERS = ("median", "hyperband", "none")
 OPTIONS = {
-    "method": 'how configurations are chosen: "grid" (every combination) or "random"',
+    "method": 'how configurations are chosen: "grid" (every combination), "random", or an '
+              'adaptive search: "tpe", "cmaes", "gp"',
     "samples": "for random: how many configurations (default 10)",
-    "seed": "for random: the sampling seed (default 0)",
+    "seed": "for random and adaptive methods: the sampling seed (default 0)",
+    "trials": "adaptive: the study's total number of trials (default 20)",
+    "pruner": 'adaptive: "median" (default), "hyperband" or "none"',
+    "timeout": "adaptive: start no trial after this many seconds (optional)",
+    "study": "adaptive: the study's name (default: from the experiment and the search space)",
+    "max_configurations": "refuse a grid or random sweep larger than this (default 10000)",
     "metric": "what best means (default: the pipeline's headline metric, e.g. cv_accuracy_mean)",
     "goal": '"maximize" (default) or "minimize"',
     "register": "register the best configuration's model under this name, alias 'best'",
@@ -51,7 +62,17 @@ class SweepSpec:
     metric: str | None = None
     goal: str = "maximize"
     register: str | None = None
+    trials: int = 20
+    pruner: str = "median"
+    timeout: float | None = None
+    study: str | None = None
+    max_configurations: int = 10_000
     raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def adaptive(self) -> bool:
+        """True for an Optuna study (framework/study.py), False for a grid or random sweep."""
+        return self.method in ADAPTIVE
 
 
 def read_spec(table: Mapping[str, Any], flags: Sequence[str],
@@ -85,18 +106,34 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
     check_options(spec)
     for key in space:
         check_key(key, origins[key], registry)
-    return replace(spec, space={key: check_values(key, value, origins[key], spec.method)
+    spec = replace(spec, space={key: check_values(key, value, origins[key], spec.method)
                                 for key, value in space.items()})
+    if not spec.adaptive:
+        check_size(spec)
+    return spec
 
 
 def check_options(spec: SweepSpec) -> None:
     def bad(name: str, wanted: str) -> UserError:
         return UserError(f"{SECTION} {name} = {getattr(spec, name)!r}: expected {wanted}")
 
-    if spec.method not in ("grid", "random"):
-        raise bad("method", '"grid" or "random"')
-    if isinstance(spec.samples, bool) or not isinstance(spec.samples, int) or spec.samples < 1:
-        raise bad("samples", "a positive integer")
+    def positive_int(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    if spec.method not in ("grid", "random", *ADAPTIVE):
+        raise bad("method", '"grid", "random", "tpe", "cmaes" or "gp"')
+    for name in ("samples", "trials", "max_configurations"):
+        if not positive_int(getattr(spec, name)):
+            raise bad(name, "a positive integer")
+    if spec.pruner not in PRUNERS:
+        raise bad("pruner", '"median", "hyperband" or "none"')
+    if spec.timeout is not None and (isinstance(spec.timeout, bool)
+                                     or not isinstance(spec.timeout, int | float)
+                                     or not spec.timeout > 0):
+        raise bad("timeout", "a positive number of seconds")
+    if spec.study is not None and (not isinstance(spec.study, str) or not spec.study.strip()):
+        raise bad("study", "a non-empty name")
+    check_method_options(spec)
     if isinstance(spec.seed, bool) or not isinstance(spec.seed, int):
         raise bad("seed", "an integer")
     if spec.goal not in ("maximize", "minimize"):
@@ -106,14 +143,32 @@ def check_options(spec: SweepSpec) -> None:
             raise bad(name, "a string")
 
 
+def check_method_options(spec: SweepSpec) -> None:
+    """Options that belong to another method are refused rather than silently ignored."""
+    given = set(spec.raw)
+    wrong = sorted(given & ({"trials", "pruner", "timeout", "study"} if not spec.adaptive
+                            else {"samples", "max_configurations"}))
+    if wrong:
+        raise UserError(f"{SECTION} {wrong[0]}: not an option of method = {spec.method!r}; "
+                        f"drop it{' or use trials' if wrong[0] == 'samples' else ''}")
+    if spec.method == "gp":
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            raise UserError(f'{SECTION} method = "gp": Optuna\'s GPSampler needs PyTorch, which '
+                            'is not installed; pip install torch, or use method = "tpe"')
+
+
 def check_values(key: str, value: Any, origin: str, method: str) -> Any:
-    """A non-empty list, or (random sweeps) a scipy.stats distribution built from a table."""
+    """A non-empty list, or (random and adaptive methods) a distribution built from a table:
+    a scipy.stats one for random, the checked table itself for an adaptive method."""
     if isinstance(value, list) and value:
         return value
-    if isinstance(value, dict) and method == "random":
-        return distribution(key, value, origin)
+    if isinstance(value, dict) and method != "grid":
+        checked = distribution(key, value, origin)
+        return checked if method == "random" else dict(value)
     raise UserError(f"{origin}: {key} = {value!r}: give a non-empty list of values, e.g. "
-                    f"[1, 2], or with method = \"random\" a distribution "
+                    f"[1, 2], or with method = \"random\" or \"tpe\" a distribution "
                     f"{{ {' | '.join(DISTRIBUTIONS)} = [low, high] }}")
 
 
@@ -155,17 +210,45 @@ def check_key(key: str, origin: str, registry: Mapping[str, type[luigi.Task]]) -
                         f"sweep {task}.{param} itself")
 
 
-def expand(spec: SweepSpec) -> list[dict[str, Any]]:
-    """The configurations, as dotted key -> plain Python value, in the order they will run."""
+def count(spec: SweepSpec) -> int:
+    """How many configurations a grid or random sweep has, without expanding it: the product
+    of the list lengths (a random sweep over lists only never repeats one, so at most that)."""
+    lists = [len(value) for value in spec.space.values() if isinstance(value, list)]
+    product = math.prod(lists)
+    if spec.method == "grid":
+        return product
+    return min(spec.samples, product) if len(lists) == len(spec.space) else spec.samples
+
+
+def check_size(spec: SweepSpec) -> int:
+    """``count(spec)``, or ``UserError`` when it exceeds ``max_configurations``."""
+    size = count(spec)
+    if size > spec.max_configurations:
+        what = "samples" if spec.method == "random" else "the grid (product of the list lengths)"
+        raise UserError(f"{SECTION}: {size:,} configurations ({what}) is more than "
+                        f"max_configurations = {spec.max_configurations:,}; sweep fewer values, "
+                        f"or raise it with --sweep max_configurations={size}")
+    return size
+
+
+def points(spec: SweepSpec) -> Iterator[dict[str, Any]]:
+    """The configurations, as dotted key -> plain Python value, in the order they will run,
+    one at a time (a large grid is never held as a list)."""
     from sklearn.model_selection import ParameterGrid, ParameterSampler
 
     if spec.method == "grid":
-        points: Iterable[dict[str, Any]] = ParameterGrid(spec.space)
+        found: Iterable[dict[str, Any]] = ParameterGrid(spec.space)
     else:
-        points = ParameterSampler(spec.space, n_iter=spec.samples, random_state=spec.seed)
+        found = ParameterSampler(spec.space, n_iter=count(spec), random_state=spec.seed)
     # numpy scalars (from the samplers) are not TOML values; their Python twins are.
-    return [{key: value.item() if hasattr(value, "item") else value
-             for key, value in point.items()} for point in points]
+    for point in found:
+        yield {key: value.item() if hasattr(value, "item") else value
+               for key, value in point.items()}
+
+
+def expand(spec: SweepSpec) -> list[dict[str, Any]]:
+    """Every configuration, in the order they will run."""
+    return list(points(spec))
 
 
 def grid_digest(spec: SweepSpec) -> str:

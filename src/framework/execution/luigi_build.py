@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,7 +13,7 @@ import luigi
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
 from framework.core import names
-from framework.core.errors import UserError
+from framework.core.errors import TrialPruned, UserError
 from framework.outputs.folder import OutputFolder
 
 T = TypeVar("T", bound=luigi.Task)
@@ -31,6 +31,12 @@ FAILED_STATUSES = {
     LuigiStatusCode.NOT_RUN,
     LuigiStatusCode.MISSING_EXT,
 }
+
+
+def already_announced(tasks: Iterable[luigi.Task]) -> None:
+    """Say nothing more about ``tasks``: they ran in an earlier build of this run (a trial's
+    first stage), and a later build reports them as already complete."""
+    _announced.update(task.task_id for task in tasks)
 
 
 def say(text: str) -> None:
@@ -74,6 +80,9 @@ def _on_success(task: luigi.Task) -> None:
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)
 def _on_failure(task: luigi.Task, error: BaseException) -> None:
+    if isinstance(error, TrialPruned):  # the search stopped the trial: not an error
+        say(f"  {task.task_family:<14} pruned   {error}")
+        return
     message = str(error).strip().splitlines()
     detail = message[-1] if message else type(error).__name__
     say(f"  {task.task_family:<14} FAILED   {type(error).__name__}: {detail}")

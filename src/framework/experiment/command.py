@@ -1,7 +1,8 @@
 """The command: read ``.env`` and the experiment file, then run one experiment or a sweep.
 
-The top of the engine: it knows both an experiment (``framework.experiment.experiment``) and a
-sweep (``framework.experiment.sweep``), and neither knows it. Luigi and MLflow are imported
+The top of the engine's run: it knows an experiment (``framework.experiment.experiment``), a
+grid or random sweep (``framework.experiment.sweep``) and an adaptive search
+(``framework.experiment.study_run``), and none of them knows it. Luigi and MLflow are imported
 only after the TOML file has been read, because importing Luigi parses its config and raises
 on bad TOML.
 """
@@ -27,9 +28,16 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
     config = load_experiment(options, project_root)
     registry = load_tasks(config.run.modules)
     if config.sweep or options.sweeps:
+        from framework.config import sweep_spec
+
+        spec = sweep_spec.read_spec(config.sweep, options.sweeps, registry)
+        if spec.adaptive:  # an Optuna study: framework/experiment/study_run.py
+            from framework.experiment.study_run import run_study
+
+            return run_study(config, spec, registry, options, project_root)
         from framework.experiment.sweep import run_sweep
 
-        return run_sweep(config, registry, options, project_root)
+        return run_sweep(config, spec, registry, options, project_root)
     from framework.experiment.experiment import run_single
 
     return run_single(config, registry, options, project_root)

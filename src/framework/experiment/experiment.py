@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from framework.planning.planner import Decision
+    from framework.search.trial import TrialRef
     from framework.store.tracking import TrackedRun
     from framework.task.run_task import RunTask
 
@@ -141,23 +142,28 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
 def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
                       options: Options, client: MlflowClient, decisions: list[Decision],
                       project_root: Path, parent_run_id: str | None = None,
+                      trial: TrialRef | None = None, scoring_task: str | None = None,
                       run_name: str | None = None) -> TrackedRun:
     """Open the run, record the experiment, run the DAG and close the run with its outcome.
 
     ``run_name`` (else what the run trains and reuses, ``run_summary.run_name``) is the name
-    the MLflow UI lists it by."""
+    the MLflow UI lists it by. With ``trial`` the run is that trial of an adaptive search
+    (``experiment/trial_run.py``): ``scoring_task`` runs first, and the rest only if the trial
+    is neither pruned nor failed.
+    """
     from framework.core.gitinfo import read_git_state
     from framework.core.scratch import scratch_folder
     from framework.execution import luigi_build as execution
     from framework.execution import shared_work as shared
-    from framework.experiment import recording, run_summary
+    from framework.experiment import recording, run_summary, scoring, trial_run
     from framework.planning.planner import render
+    from framework.search import pruning
     from framework.store import tracking, ui
     from framework.task.context import RunContext, activate
 
     git = read_git_state(project_root, (config.path,))
     tags = {TASK_TAG: ",".join(config.run.tasks), **recording.source_tags(),
-            **(git.tags() if git else {})}
+            **(git.tags() if git else {}), **(trial_run.tags(trial) if trial else {})}
     planned = list(walk([registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]))
     run_name = run_name or run_summary.run_name(planned, decisions, config.run.tasks)
     with scratch_folder() as scratch, tracking.tracked_run(
@@ -176,6 +182,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
             upload=run.artifact_dir is None,
             work_ids=shared.work_ids(decisions, options.scheduler_url, options.reuse,
                                      options.force),
+            trial=trial,
         ))
         roots = [registry[name].of_run(run.run_id) for name in config.run.tasks]
         dag = list(walk(roots))
@@ -190,12 +197,18 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
         recording.record_datasets(run, dag)
         final = decisions
         try:
-            result = execution.execute(roots, options.workers, options.scheduler_url)
+            pruning.reset()
+            if trial is None:
+                result = execution.execute(roots, options.workers, options.scheduler_url)
+                run.failed = not execution.succeeded(result)
+            else:  # a pruned trial's run is not failed (run.failed), nor complete
+                result = trial_run.execute(run, roots, dag, scoring_task, options.workers,
+                                           options.scheduler_url)[0]
             final = recording.record_adopted(run, dag, decisions, config.run.description)
+            scoring.link_scores(run.client, run.run_id, dag)
         finally:
             run.log_artifact(log_file, "logs")
-        run.failed = not execution.succeeded(result)
-        if not run.failed:
+        if execution.succeeded(result):
             recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "",
            run_summary.result_lines(dag, final))

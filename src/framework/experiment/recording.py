@@ -92,6 +92,11 @@ def record_inputs(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask],
         logged, tags = task_params(task, by_task[task.task_family])
         params |= {f"{task.task_family}.{key}": value for key, value in logged.items()}
         config_tags |= tags
+    # Settings of a task outside the DAG that another one used (the Trainer's, when only the
+    # Evaluator runs): logged under their own task's name, as if it ran.
+    families = {task.task_family for task in dag}
+    params |= {key: value for task in dag for key, value in task.borrowed_parameters().items()
+               if key.partition(".")[0] not in families}
     run.log_params({**params, **flattened(params)})
     run.log_artifact(config.path, "config")
     run.log_text(toml.dumps(config.document), "effective_config.toml")

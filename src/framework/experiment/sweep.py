@@ -1,31 +1,30 @@
 """Running a sweep: one parent MLflow run, one child run per configuration, in one process.
 
-Every configuration is checked and planned before the parent run exists (bad input: exit 2, no
-run). Then the configurations run in order, each planned again just before it starts, so
-whatever an earlier one published (the shared Preprocessor of a Trainer grid) is reused rather
-than recomputed. A configuration whose every requested task is already in the store is not run
-again: its earlier run stands in for it. With ``--workers N`` the configurations run in N
-processes forked after the imports (Luigi's configuration is process-global, so each process
-runs one configuration at a time, with one Luigi worker); claims (framework/claims.py) keep two
-of them from computing one output twice.
+Every configuration is checked before the parent run exists (bad input: exit 2, no run:
+framework/sweep_check.py), but planned only just before it runs, so whatever an earlier one
+published (the shared Preprocessor of a Trainer grid) is reused rather than recomputed, and
+the first configuration starts as soon as the checks are done. A configuration whose every
+requested task is already in the store is not run again: its earlier run stands in for it.
+What runs next is a sweeper's choice (``GridSweeper`` here; an Optuna study's trials in
+framework/study_run.py); how it runs is the launcher's (framework/launcher.py): in order in
+this process, or with ``--workers N`` in N processes forked after the imports (Luigi's
+configuration is process-global, so each runs one configuration at a time, with one Luigi
+worker); claims (framework/claims.py) keep two of them from computing one output twice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import multiprocessing
-import signal
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.config import file as config_file
 from framework.config import sweep_spec as sweep
-from framework.core.errors import ExitCode, Interrupted, UserError
+from framework.core.errors import ExitCode
 from framework.core.names import SWEEP_GRID_TAG, SWEEP_SIZE_TAG, TASK_TAG
 from framework.execution import claims
 from framework.experiment import experiment as app
@@ -36,37 +35,63 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
     from framework.planning.planner import Decision
+    from framework.search.trial import TrialRef
     from framework.task.run_task import RunTask
 
+@dataclass(frozen=True)
+class Job:
+    """What one worker evaluates: a configuration (and, in a study, its trial)."""
+
+    index: int
+    point: dict[str, Any]
+    trial: TrialRef | None = None
 
 
 @dataclass
 class Plan:
     """Everything a configuration needs to run; forked workers inherit it."""
 
-    configs: list[config_file.ExperimentConfig]
-    points: list[dict[str, Any]]
-    decisions: list[list[Decision]]
+    base: config_file.ExperimentConfig
+    spec: sweep.SweepSpec
     registry: dict[str, type[RunTask]]
     options: Options
     project_root: Path
     client: MlflowClient
     parent_run_id: str = ""
+    scoring_task: str | None = None  # in a study: the task that logs the metric runs first
+
+
+class GridSweeper:
+    """A grid's or random sweep's configurations, handed out in order."""
+
+    def __init__(self, points: Sequence[dict[str, Any]]) -> None:
+        self.points, self.next = points, 0
+
+    def ask(self) -> Job | None:
+        if self.next >= len(self.points):
+            return None
+        self.next += 1
+        return Job(self.next - 1, self.points[self.next - 1])
+
+    def tell(self, job: Job, outcome: Outcome) -> None:
+        """A grid does not learn."""
 
 
 _plan: Plan | None = None
 _stopping = False  # set in a worker once it was interrupted: start nothing more
 
 
-def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
-              options: Options, project_root: Path) -> ExitCode:
-    """Check, plan and run every configuration of the sweep; the process exit code."""
+def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
+              registry: dict[str, type[RunTask]], options: Options, project_root: Path
+              ) -> ExitCode:
+    """Check every configuration of a grid or random sweep, then run them; the process exit
+    code."""
     global _plan
     from framework.core.gitinfo import read_git_state
-    from framework.experiment import sweep_report
+    from framework.execution import launcher
+    from framework.experiment import sweep_check, sweep_report
     from framework.store import tracking
 
-    spec = sweep.read_spec(config.sweep, options.sweeps, registry)
     if (options.workers or 1) > 1:
         from framework.store.connection import fork_safe_connections
 
@@ -76,18 +101,24 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
     points = sweep_report.stored_grid(client, config.run.experiment_name, digest)
     if points is None:
         points = sweep.expand(spec)
-    configs = [sweep.configuration(config, point, spec, project_root) for point in points]
     child_options = replace(options, workers=1, sweeps=())
-    plans = check_all(configs, points, registry, child_options, project_root, client)
-    spec = with_headline_metric(spec, config, registry)
+    sweep_check.check_all(config, points, len(points), spec, registry, project_root)
+    first = sweep.configuration(config, points[0], spec, project_root)
+    first_plan = check_first(first, points[0], len(points), registry, child_options,
+                             project_root, client)
+    spec = with_headline_metric(spec, first, registry)
+    sweep_check.check_metric(spec, first, registry)
     from framework.core import heap
-    heap.settle()  # imported and planned every configuration: framework/heap.py
+    heap.settle()  # imported and checked every configuration: framework/heap.py
     if options.dry_run:
-        for point, decisions in zip(points, plans, strict=True):
-            print(f"{sweep.describe(point)}\n{render(decisions)}")
+        print(f"{sweep.describe(points[0])}\n{render(first_plan)}")
+        for point in points[1:]:  # planned against today's store: earlier ones have not run
+            plan = app.prepare(sweep.configuration(config, point, spec, project_root),
+                               registry, child_options, project_root, client)[1]
+            print(f"{sweep.describe(point)}\n{render(plan)}")
         print(f"sweep of {len(points)} configurations (dry run, nothing was run or logged)")
         return ExitCode.OK
-    _plan = Plan(configs, points, plans, registry, child_options, project_root, client)
+    _plan = Plan(config, spec, registry, child_options, project_root, client)
     git = read_git_state(project_root, (config.path,))
     from framework.experiment.recording import source_tags
 
@@ -105,7 +136,8 @@ def run_sweep(config: config_file.ExperimentConfig, registry: dict[str, type[Run
               f"{len(points)} configurations, {options.workers or 1} at a time", flush=True)
         progress = sweep_report.Progress(len(points), spec)
         try:
-            for outcome in execute(len(points), options.workers or 1):
+            for _job, outcome in launcher.launch(GridSweeper(points), run_job,
+                                                 options.workers or 1, broken_worker):
                 outcomes.append(outcome)
                 progress.done(outcome)
         finally:
@@ -126,98 +158,74 @@ def render(decisions: Sequence[Decision]) -> str:
     return render_plan(decisions)
 
 
-def check_all(configs: Sequence[config_file.ExperimentConfig], points: Sequence[dict[str, Any]],
-              registry: dict[str, type[RunTask]], options: Options, project_root: Path,
-              client: MlflowClient) -> list[list[Decision]]:
-    """Check and plan every configuration (each task's ``check()`` included), or raise the
-    ``UserError`` of the first bad one, naming it."""
-    plans = []
-    for number, (cfg, point) in enumerate(zip(configs, points, strict=True), start=1):
-        try:
-            decisions = app.prepare(cfg, registry, options, project_root, client)[1]
-        except UserError as error:
-            raise UserError(f"sweep configuration {number}/{len(configs)} "
-                            f"({sweep.describe(point)}): {error}") from None
-        plans.append(decisions)
-    return plans
+def check_first(cfg: config_file.ExperimentConfig, point: dict[str, Any], total: int,
+                registry: dict[str, type[RunTask]], options: Options, project_root: Path,
+                client: MlflowClient) -> list[Decision]:
+    """Plan the first configuration (the checks a plan adds: pins, the tasks that will run,
+    the scheduler); the plan, or the ``UserError`` naming the configuration."""
+    from framework.core.errors import UserError
 
-
-def execute(count: int, workers: int) -> Iterator[Outcome]:
-    """Each configuration's outcome as it finishes: in order in this process for one worker,
-    else in ``workers`` forked processes (configurations handed out in order)."""
-    if workers == 1:
-        for index in range(count):
-            yield run_configuration(index)
-        return
-    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("fork"), _worker_started)
     try:
-        futures = [pool.submit(run_configuration, index) for index in range(count)]
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException as error:
-        pool.shutdown(wait=False, cancel_futures=True)
-        if isinstance(error, Interrupted):  # SIGTERM reached this process only: pass it on
-            for process in multiprocessing.active_children():
-                process.terminate()
-        for process in multiprocessing.active_children():
-            process.join(timeout=30)
-        raise
-    pool.shutdown()
+        return app.prepare(cfg, registry, options, project_root, client)[1]
+    except UserError as error:
+        raise UserError(f"sweep configuration 1/{total} ({sweep.describe(point)}): {error}"
+                        ) from None
 
 
-def _worker_started() -> None:
-    """In a forked worker: SIGTERM ends the current configuration as KILLED."""
-    signal.signal(signal.SIGTERM, _interrupt)
+def broken_worker(job: Job, error: BaseException) -> Outcome:
+    """The outcome of a job whose worker process died under it."""
+    return Outcome(job.index, job.point, "FAILED", error=f"its worker process died ({error})",
+                   trial=job.trial.number if job.trial else None)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted(f"signal {signum}")
-
-
-def run_configuration(index: int) -> Outcome:
-    """Plan configuration ``index`` again, then run it as a child of the sweep's run."""
+def run_job(job: Job) -> Outcome:
+    """Plan the job's configuration, then run it as a child of the sweep's run."""
     global _stopping
-    assert _plan is not None
-    point = _plan.points[index]
+    trial = job.trial.number if job.trial else None
     if _stopping:
-        return Outcome(index, point, "KILLED", error="the sweep was interrupted")
+        return Outcome(job.index, job.point, "KILLED", error="the sweep was interrupted",
+                       trial=trial)
     started = time.monotonic()
     try:
-        return run_planned(index, started)
+        return run_planned(job, started)
     except KeyboardInterrupt:
         _stopping = True
         raise
     except Exception as error:  # one configuration failing does not stop the others
-        return Outcome(index, point, "FAILED", seconds=time.monotonic() - started,
-                       error=f"{type(error).__name__}: {error}")
+        return Outcome(job.index, job.point, "FAILED", seconds=time.monotonic() - started,
+                       error=f"{type(error).__name__}: {error}", trial=trial)
 
 
-def run_planned(index: int, started: float) -> Outcome:
+def run_planned(job: Job, started: float) -> Outcome:
+    from framework.experiment import trial_run
     assert _plan is not None
     p = _plan
-    point, cfg = p.points[index], p.configs[index]
-    decisions = p.decisions[index]
-    if reused_run(cfg, decisions) is None:  # planned before earlier configurations ran
-        decisions = app.prepare(cfg, p.registry, p.options, p.project_root, p.client)[1]
+    cfg = sweep.configuration(p.base, job.point, p.spec, p.project_root)
+    trial = job.trial.number if job.trial else None
+    decisions = app.prepare(cfg, p.registry, p.options, p.project_root, p.client)[1]
     source = reused_run(cfg, decisions)
     if source is not None:
-        return Outcome(index, point, REUSED, source, time.monotonic() - started,
-                       dict(p.client.get_run(source).data.metrics))
+        return Outcome(job.index, job.point, REUSED, source, time.monotonic() - started,
+                       dict(p.client.get_run(source).data.metrics), trial=trial)
     decisions = app.claim(cfg, p.registry, p.options, p.client, decisions, p.project_root)
+    trial_run.reset_pruned()
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output):
             run = app.track_and_execute(cfg, p.registry, p.options, p.client, decisions,
-                                        p.project_root, p.parent_run_id, sweep.describe(point))
+                                        p.project_root, p.parent_run_id, job.trial,
+                                        p.scoring_task)
     finally:
         claims.release_all()
     run.log_text(output.getvalue(), "runner_output.txt")
-    metrics = dict(p.client.get_run(run.run_id).data.metrics)
+    recorded = p.client.get_run(run.run_id).data
+    status = recorded.tags.get(trial_run.STATE_TAG, run.status) if job.trial else run.status
     # The task's own FAILED progress line says which task failed and why.
     failures = [" ".join(line.split()) for line in output.getvalue().splitlines()
                 if line.split()[1:2] == ["FAILED"]]
-    return Outcome(index, point, run.status, run.run_id, time.monotonic() - started, metrics,
-                   ("; ".join(failures) or "a task failed") if run.failed else "")
+    return Outcome(job.index, job.point, status, run.run_id, time.monotonic() - started,
+                   dict(recorded.metrics),
+                   ("; ".join(failures) or "a task failed") if run.failed else "", trial)
 
 
 def reused_run(config: config_file.ExperimentConfig, decisions: Sequence[Decision]

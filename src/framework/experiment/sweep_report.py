@@ -56,6 +56,7 @@ class Outcome:
     seconds: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    trial: int | None = None  # the Optuna trial number, when a study's trial
 
 
 
@@ -151,7 +152,8 @@ def table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> pd.DataFrame:
     """One row per configuration, best first: swept values, status, run id, metrics."""
     import pandas as pd
 
-    rows = [{"configuration": o.index + 1, **o.point, "status": o.status, "run_id": o.run_id,
+    rows = [{**({"trial": o.trial} if o.trial is not None else {"configuration": o.index + 1}),
+             **o.point, "status": o.status, "run_id": o.run_id,
              "seconds": round(o.seconds, 2), **dict(sorted(o.metrics.items()))}
             for o in ranked(spec, outcomes)]
     return pd.DataFrame(rows)
@@ -251,7 +253,8 @@ def print_table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], best: Outcom
         return
     frame = table(spec, outcomes)
     metric = metric_of(spec, outcomes)
-    wanted = [c for c in frame.columns if c in ("configuration", *spec.space, "status", "run_id")
+    wanted = [c for c in frame.columns
+              if c in ("configuration", "trial", *spec.space, "status", "run_id")
               or (metric and c == metric) or str(c).endswith("_mean")]
     print(f"\nsweep results, best first by {metric} ({spec.goal}):", flush=True)
     print(frame[wanted].to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)

@@ -176,7 +176,9 @@ def _code_digests(modules: tuple[str, ...], source_root: Path) -> dict[str, str]
 
 def explain(old: Signature, new: Signature) -> list[str]:
     """What changed between two signatures of one task, one phrase per difference."""
-    changes = [f"parameter {new.task}.{key} {old.params.get(key, '(unset)')} -> "
+    # A borrowed parameter is named by its own task already (``Trainer.seed``).
+    changes = [f"parameter {key if '.' in key else f'{new.task}.{key}'} "
+               f"{old.params.get(key, '(unset)')} -> "
                f"{new.params.get(key, '(unset)')}"
                for key in sorted(set(old.params) | set(new.params))
                if old.params.get(key) != new.params.get(key)]

@@ -83,7 +83,8 @@ class Planner:
         """``task``'s signature; upstream tasks must have been decided already."""
         upstream = {dep.task_family: self.decisions[dep.task_family].signature.digest
                     for dep in flatten(task.requires())}
-        return Signature(task.task_family, task.parameters(), upstream,
+        params = {**task.parameters(), **task.borrowed_parameters()}
+        return Signature(task.task_family, params, upstream,
                          input_digests(task.raw_inputs()),
                          code_digests(task.code_modules(), self.source_root), self.libraries,
                          self.engine)

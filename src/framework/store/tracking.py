@@ -198,14 +198,14 @@ def close_orphans(client: MlflowClient) -> None:
 
 
 def log_metrics(tracking_uri: str, run_id: str, metrics: Mapping[str, float],
-                model_id: str | None = None) -> None:
+                model_id: str | None = None, step: int = 0) -> None:
     """Log metrics to ``run_id`` from any process (tasks use this, not the fluent API).
 
     With ``model_id`` they are also the metrics of that logged model (its page shows them).
     """
     now = get_current_time_millis()
     client = MlflowClient(tracking_uri)
-    batch = [Metric(k, float(v), now, 0, model_id=model_id) for k, v in metrics.items()]
+    batch = [Metric(k, float(v), now, step, model_id=model_id) for k, v in metrics.items()]
     retrying(partial(client.log_batch, run_id, metrics=batch), f"metrics of run {run_id}",
              tracking_uri)
 

@@ -12,23 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framework.core import lifeline
+from framework.search.trial import TrialRef
 
 if TYPE_CHECKING:
     from framework.outputs.signature import Signature
-
-
-@dataclass(frozen=True)
-class TrialRef:
-    """The adaptive-search trial a run evaluates: where its study is stored and which trial.
-
-    ``storage`` is the study storage's address as the runner opens it (e.g.
-    ``sqlite:////abs/mlruns/optuna.db`` or ``grpc://host:port``).
-    """
-
-    storage: str
-    study: str
-    trial_id: int
-    number: int
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,9 @@ class RunTask(luigi.Task):
     - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
     - ``model_folder``: set it to the name of a sub-folder of the output that ``produce``
       writes as an MLflow model; the framework makes it a logged model (``framework.models``);
+    - ``scores_model_of``: the name of a task whose model this task's metrics score without
+      reading it (built from that task's settings, ``borrowed_parameters``): the metrics are
+      linked to its logged model once the DAG has run (``framework.experiment.scoring``);
     - ``datasets()`` may return the raw tables the task reads (``framework.store.datasets``);
     - ``required_files`` names the entries (files, or folders holding files) every output of the
       task must hold: a run that did not write them fails, a folder that lacks them is never
@@ -72,6 +75,7 @@ class RunTask(luigi.Task):
     """
 
     model_folder: ClassVar[str | None] = None
+    scores_model_of: ClassVar[str | None] = None  # see borrowed_parameters, experiment/scoring.py
     required_files: ClassVar[tuple[str, ...]] = ()
 
     # Not part of the Luigi task id: ``work_id`` is (framework/task/adoption.py).
@@ -123,6 +127,13 @@ class RunTask(luigi.Task):
         params.pop("work_id", None)
         return params
 
+    def borrowed_parameters(self) -> dict[str, str]:
+        """Parameters of other tasks that decide this task's output, keyed ``Task.param``
+        (e.g. the Trainer's settings of the model the Evaluator cross-validates). They enter
+        the signature as this task's own do; a change reads ``parameter Trainer.seed 0 -> 1``.
+        """
+        return {}
+
     def check(self) -> None:
         """Raise ``UserError`` when the task's input is unusable. Runs before the MLflow run."""
 
@@ -153,6 +164,11 @@ class RunTask(luigi.Task):
         and the run is named after it.
         """
         return None
+
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics this task logs, known before it runs: a sweep refuses a ``metric`` no
+        task of its DAG names (when at least one names any)."""
+        return ()
 
     def run_tags(self) -> dict[str, str]:
         """Tags this task adds to the run, decided before it starts (e.g. an inferred setting)."""
@@ -226,14 +242,40 @@ class RunTask(luigi.Task):
         # Per task instance, in whichever process runs it; Luigi's Task has no __init__ hook.
         return cast(dict[str, float], self.__dict__.setdefault("_metrics", {}))
 
+    def report_progress(self, step: int, value: float) -> None:
+        """Report an intermediate result (``value`` after ``step`` units of work, e.g. the
+        running mean of the headline metric after ``step`` folds; ``step`` >= 0, increasing).
+
+        Outside an adaptive-search trial (``current_run().trial`` is None) it does nothing.
+        Inside one it reports to the trial in the study storage and, when the study's pruner
+        stops the trial there, records it (``framework.search.pruning``) and raises ``TrialPruned``:
+        let it propagate, so the task publishes nothing.
+        """
+        trial = current_run().trial
+        if trial is None:
+            return
+        from framework.search import pruning
+
+        pruning.report(trial, step, value)
+
+    def scores_deferred(self) -> bool:
+        """True when this task's metrics wait for the end of the DAG: the task whose model they
+        score (``scores_model_of``) is part of this run's DAG (``experiment/scoring.py`` logs
+        and links them then)."""
+        return bool(self.scores_model_of) and self.scores_model_of in current_run().signatures
+
     def log_metrics(self, metrics: dict[str, float]) -> None:
         """Log metrics to this task's run, from whichever process runs the task (not from a
         worker whose runner is gone).
 
         They are stored in the output's manifest too, and the runner logs them again on
-        every run that reuses the output. They are linked to the nearest upstream model.
+        every run that reuses the output. They are linked to the nearest upstream model, or,
+        for a task with ``scores_model_of`` in the DAG, logged when the DAG has run and linked
+        to that task's model (``framework.experiment.scoring``).
         """
         ensure_runner_alive()
         self._logged_metrics().update({key: float(value) for key, value in metrics.items()})
+        if self.scores_deferred():
+            return  # logged with the model they score once the DAG has run
         tracking.log_metrics(current_run().tracking_uri, self.run_id, metrics,
                              model_id=upstream_model(self))

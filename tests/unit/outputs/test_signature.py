@@ -52,3 +52,11 @@ def test_explain_names_each_difference():
                                  "code of tasks/trainer.py changed"]
     assert old.digest != new.digest
     assert Signature.from_parts(old.parts()).digest == old.digest
+
+
+def test_a_borrowed_parameter_is_named_by_its_own_task():
+    """The Evaluator's signature holds the Trainer's settings of the model it cross-validates."""
+    old = Signature("Evaluator", {"folds": "5", "Trainer.seed": "0"}, {}, {}, {})
+    new = Signature("Evaluator", {"folds": "5", "Trainer.seed": "1"}, {}, {}, {})
+    assert explain(old, new) == ["parameter Trainer.seed 0 -> 1"]
+    assert old.digest != new.digest

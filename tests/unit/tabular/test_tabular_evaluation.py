@@ -195,3 +195,43 @@ def test_headline_metric_and_direction() -> None:
     assert first_metric("multiclass") == "cv_accuracy_mean"
     assert first_metric("regression") == "cv_rmse_mean"
     assert set(LOWER_IS_BETTER) == {"rmse", "mae"}
+
+
+def test_each_fold_is_reported_as_it_is_scored(cancer: Data):
+    X, y = cancer
+    seen: list[tuple[int, dict[str, float]]] = []
+    result = cross_validate_model(model(X, "sklearn.linear_model.LogisticRegression", "binary"),
+                                  X, y, "binary", 3, 0,
+                                  on_fold=lambda number, scores: seen.append((number, scores)))
+    assert [number for number, _ in seen] == [1, 2, 3]
+    assert set(seen[0][1]) == set(METRIC_NAMES["binary"])
+    for name in METRIC_NAMES["binary"]:
+        values = [scores[name] for _, scores in seen]
+        assert result.metrics[f"cv_{name}_mean"] == pytest.approx(np.mean(values))
+        assert result.metrics[f"cv_{name}_std"] == pytest.approx(np.std(values))
+
+
+def test_a_fold_callback_that_raises_stops_the_cross_validation(iris: Data):
+    X, y = iris
+    calls: list[int] = []
+
+    def stop_after_two(number: int, scores: dict[str, float]) -> None:
+        calls.append(number)
+        if number == 2:
+            raise KeyboardInterrupt("enough")
+
+    with pytest.raises(KeyboardInterrupt, match="enough"):
+        cross_validate_model(model(X, "sklearn.linear_model.LogisticRegression", "multiclass"),
+                             X, y, "multiclass", 5, 0, on_fold=stop_after_two)
+    assert calls == [1, 2]
+
+
+def test_fold_scores_equal_scikit_learns_cross_validate(diabetes: Data):
+    from sklearn.model_selection import cross_validate
+
+    X, y = diabetes
+    pipeline = model(X, "sklearn.linear_model.Ridge", "regression")
+    result = cross_validate_model(pipeline, X, y, "regression", 4, 3)
+    reference = cross_validate(pipeline, X, y, cv=KFold(4, shuffle=True, random_state=3),
+                               scoring="r2")
+    assert result.metrics["cv_r2_mean"] == float(np.mean(reference["test_score"]))

@@ -1,0 +1,107 @@
+"""What a study shows: a line as each trial ends, the whole study as the sweep's outcomes (for
+``sweep.csv``, ``sweep.png``, the best run and the registry: framework/sweep_report.py), and
+Optuna's own plots on the parent run."""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from framework.config import sweep_spec as sweep
+from framework.experiment.sweep import Outcome
+from framework.search import study
+
+if TYPE_CHECKING:
+    import optuna
+
+    from framework.store.tracking import TrackedRun
+
+PLOTS_FOLDER = "optuna"
+log = logging.getLogger(__name__)
+
+
+def outcomes(found: optuna.Study, spec: sweep.SweepSpec) -> list[Outcome]:
+    """Every finished trial that counts towards ``trials``, from any process, as an outcome;
+    only a complete trial carries metrics, so a pruned one is never the best."""
+    result = []
+    for trial in found.get_trials(deepcopy=False):
+        if not trial.state.is_finished() or not study.counted(trial):
+            continue
+        attrs = trial.user_attrs
+        complete = trial.state.name == "COMPLETE"
+        result.append(Outcome(
+            trial.number, study.decode(spec, trial), attrs.get(study.STATUS_ATTR,
+                                                               trial.state.name),
+            attrs.get(study.RUN_ATTR), float(attrs.get(study.SECONDS_ATTR, 0.0)),
+            dict(attrs.get(study.METRICS_ATTR, {})) if complete else {},
+            attrs.get(study.ERROR_ATTR, ""), trial.number))
+    return result
+
+
+class StudyProgress:
+    """``12/30 trials, 3 pruned, best 0.846 (trial 9), ~2 min left`` as each trial ends."""
+
+    def __init__(self, found: optuna.Study, spec: sweep.SweepSpec) -> None:
+        self.study, self.spec = found, spec
+        self.started = time.monotonic()
+        self.finished_here = 0
+
+    def done(self, outcome: Outcome) -> None:
+        self.finished_here += 1
+        metric = self.spec.metric or ""
+        value = outcome.metrics.get(metric)
+        shown = f"{metric} {value:.4f}" if value is not None else outcome.error
+        print(f"  [trial {outcome.trial}] {outcome.status:<8} {outcome.seconds:5.1f}s  "
+              f"{sweep.describe(outcome.point)}  {shown}  run {outcome.run_id or '-'}",
+              flush=True)
+        trials = [t for t in self.study.get_trials(deepcopy=False) if study.counted(t)]
+        ended = [t for t in trials if t.state.is_finished()]
+        pruned = sum(t.state.name == "PRUNED" for t in ended)
+        line = f"{len(ended)}/{self.spec.trials} trials, {pruned} pruned"
+        complete = [t for t in ended if t.state.name == "COMPLETE" and t.value is not None
+                    and not math.isnan(t.value)]
+        if complete:
+            best = (max if self.spec.goal == "maximize" else min)(
+                complete, key=lambda t: float(t.value))  # type: ignore[arg-type]
+            line += f", best {best.value:.4f} (trial {best.number})"
+        line += study.remaining(self.started, self.finished_here,
+                                max(self.spec.trials - len(ended), 0))
+        print(line, flush=True)
+
+
+def log_plots(parent: TrackedRun, found: optuna.Study) -> list[str]:
+    """Optuna's optimization history, parameter importances, parallel coordinates and slice
+    plots (its matplotlib versions: plotly is not a dependency) on the parent run, under
+    ``optuna/``; a plot the study is too small for is left out. The names logged."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as views
+
+    plots: dict[str, Any] = {"optimization_history": views.plot_optimization_history,
+             "param_importances": views.plot_param_importances,
+             "parallel_coordinate": views.plot_parallel_coordinate,
+             "slice": views.plot_slice}
+    logged = []
+    with tempfile.TemporaryDirectory(prefix="study-") as scratch:
+        for name, plot in plots.items():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    axes = plot(found)
+            except Exception as error:  # too few trials, one value only, ...
+                log.info("no %s plot: %s", name, error)
+                continue
+            first = axes.flat[0] if hasattr(axes, "flat") else axes
+            path = Path(scratch) / f"{name}.png"
+            first.figure.savefig(path, dpi=90, bbox_inches="tight")
+            plt.close(first.figure)
+            parent.log_artifact(path, PLOTS_FOLDER)
+            logged.append(name)
+    return logged

@@ -1,0 +1,183 @@
+"""Adaptive search: an Optuna study whose trials are child runs, stored in ``mlruns/optuna.db``,
+continued by the same command, extended by a larger ``trials``, shared by processes started
+together, and never left with a trial RUNNING when its process was killed.
+
+Every study here is the seed config's ridge classifier on 2 folds: a trial costs about a
+second of work.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from support.project import SEED_CONFIG, Project, copy_project, one_line_error
+
+CONFIG = SEED_CONFIG.replace('task="Prediction"', 'task=["Evaluator", "Prediction"]') + """
+[Evaluator]
+folds = 2
+"""
+SPACE = ["--sweep", "method=tpe", "--sweep", "Trainer.estimator_params.alpha="
+         "{loguniform=[0.01, 10.0]}"]
+# The ridge classifier of test_sweep_resume.py: its full-data fit dawdles on demand.
+FLAKY = '''
+import os
+import time
+
+from sklearn.linear_model import RidgeClassifier
+
+
+class Flaky(RidgeClassifier):
+    def fit(self, X, y, sample_weight=None):
+        if os.environ.get("FLAKY_FAIL") == repr(self.alpha):
+            raise RuntimeError("flaky fit")
+        if len(X) == 891:  # the Trainer's fit, not the cross-validation's
+            time.sleep(float(os.environ.get("FLAKY_SLEEP", "0")))
+        return super().fit(X, y, sample_weight)
+'''
+
+
+def count(project: Project, database: str, rows: str) -> int:
+    try:
+        with sqlite3.connect(project.root / "mlruns" / database) as connection:
+            return int(connection.execute(f"select count(*) from {rows}").fetchone()[0])
+    except sqlite3.Error:  # not there yet
+        return 0
+
+
+def trial_runs(project: Project) -> list:
+    return [r for r in project.runs() if "trial.number" in r.data.tags]
+
+
+def stored_trials(project: Project) -> list[optuna.trial.FrozenTrial]:
+    storage = f"sqlite:///{project.root / 'mlruns' / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    return optuna.load_study(study_name=summary.study_name, storage=storage).get_trials()
+
+
+@pytest.fixture(scope="module")
+def studied(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path):
+    project = copy_project(tmp_path_factory.mktemp("study") / "project", titanic_dir)
+    project.write_config(CONFIG)
+    result = project.run(*SPACE, "--sweep", "trials=3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project, result
+
+
+def test_each_trial_is_a_child_run_of_the_study_run(studied):
+    project, result = studied
+    (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
+    assert parent.info.status == "FINISHED"
+    children = trial_runs(project)
+    assert sorted(int(c.data.tags["trial.number"]) for c in children) == [0, 1, 2]
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.tags["trial.state"] == "COMPLETE"
+        assert child.info.status == "FINISHED"
+        assert 0.01 <= float(child.data.params["Trainer.estimator_params.alpha"]) <= 10.0
+        assert "output.Prediction" in child.data.tags  # a complete trial runs the rest too
+    assert re.search(r"^3/3 trials, 0 pruned, best 0\.\d{4} \(trial \d\)$", result.stdout,
+                     re.MULTILINE), result.stdout
+    trials = stored_trials(project)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+    by_run = {t.user_attrs["runner.run_id"]: t.value for t in trials}
+    for child in children:
+        assert by_run[child.info.run_id] == pytest.approx(child.data.metrics["cv_accuracy_mean"])
+
+
+def test_the_study_run_holds_the_table_the_plots_and_the_best_trial(studied):
+    project, result = studied
+    (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
+    folder = Path(parent.info.artifact_uri.removeprefix("file://"))
+    assert (folder / "sweep.csv").read_text().startswith("trial,")
+    assert (folder / "sweep.png").is_file()
+    for plot in ("optimization_history", "parallel_coordinate", "slice", "param_importances"):
+        assert (folder / "optuna" / f"{plot}.png").is_file(), plot
+    scores = {r.info.run_id: r.data.metrics["cv_accuracy_mean"] for r in trial_runs(project)}
+    best = parent.data.tags["sweep.best_run_id"]
+    assert scores[best] == max(scores.values())  # ties: the earliest trial
+    assert parent.data.metrics["best.cv_accuracy_mean"] == scores[best]
+    assert f"best: run {best}" in result.stdout
+
+
+def test_a_rerun_continues_the_study_and_more_trials_extend_it(studied):
+    project, _ = studied
+    again = project.run(*SPACE, "--sweep", "trials=3")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(trial_runs(project)) == 3  # nothing new ran
+    assert "[trial" not in again.stdout
+    more = project.run(*SPACE, "--sweep", "trials=4")
+    assert more.returncode == 0, more.stdout + more.stderr
+    assert sorted(int(c.data.tags["trial.number"]) for c in trial_runs(project)) == [0, 1, 2, 3]
+    assert "4/4 trials" in more.stdout
+
+
+def test_two_processes_share_one_study(project: Project):
+    project.write_config(CONFIG)
+    command = [*SPACE, "--sweep", "trials=4"]
+    first, second = project.start(*command), project.start(*command)
+    for process in (first, second):
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, out + err
+    numbers = [int(c.data.tags["trial.number"]) for c in trial_runs(project)]
+    assert sorted(numbers) == [0, 1, 2, 3]  # the total is `trials`, no number twice
+    assert [t.state.name for t in stored_trials(project)] == ["COMPLETE"] * 4
+
+
+def test_a_killed_trial_is_failed_and_asked_again(project: Project):
+    project.add_module("flaky", FLAKY)
+    project.write_config(CONFIG.replace("[Trainer]\n", '[Trainer]\nestimator = "flaky.Flaky"\n'))
+    command = [*SPACE, "--sweep", "trials=2"]
+    runner = project.start(*command, FLAKY_SLEEP="120")
+    deadline = time.monotonic() + 240
+    # Plain sqlite reads: MLflow's or Optuna's client would race the runner creating tables.
+    while count(project, "optuna.db", "trials where state = 'RUNNING'") < 1 or count(
+            project, "mlflow.db", "runs where status = 'RUNNING'") < 2:  # the study's, the trial's
+        assert runner.poll() is None and time.monotonic() < deadline, runner.communicate()
+        time.sleep(0.5)
+    runner.send_signal(signal.SIGKILL)
+    runner.communicate()
+    assert [t.state.name for t in stored_trials(project)] == ["RUNNING"]
+    rerun = project.run(*command)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "1 trial(s) whose process was gone marked failed" in rerun.stdout
+    assert [t.state.name for t in stored_trials(project)] == ["FAIL", "COMPLETE", "COMPLETE"]
+    killed = [r for r in trial_runs(project) if r.data.tags["trial.number"] == "0"]
+    assert [r.info.status for r in killed] == ["KILLED"]
+
+
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(project: Project):
+    project.add_module("flaky", FLAKY)
+    project.write_config(CONFIG.replace("[Trainer]\n", '[Trainer]\nestimator = "flaky.Flaky"\n'))
+    result = project.run("--sweep", "method=tpe", "--sweep", "trials=3", "--sweep",
+                         "Trainer.estimator_params.alpha=[0.5, 2.0]", FLAKY_FAIL="2.0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    states = {(float(r.data.params["Trainer.estimator_params.alpha"]), r.data.tags["trial.state"],
+               r.info.status) for r in trial_runs(project)}
+    assert (2.0, "FAIL", "FAILED") in states, states
+    assert {s for s in states if s[0] == 0.5} <= {(0.5, "COMPLETE", "FINISHED")}
+    assert len([t for t in stored_trials(project) if t.state.name == "FAIL"]) >= 1
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--sweep", "method=tpe", "--sweep", "Trainer.estimator_params.alpha={loguniform=[0, 1]}"],
+     "Trainer.estimator_params.alpha: loguniform needs 0 < low < high"),
+    (["--sweep", "method=tpe", "--sweep", "Trainer.estimator_params.alpha={uniform=[-2, 1]}"],
+     "search space check 1/2 (Trainer.estimator_params.alpha=-2)"),
+    (["--sweep", "metric=cv_acuracy_mean", "--sweep", "Trainer.seed=[0, 1]"],
+     "metric = 'cv_acuracy_mean': no task of Evaluator + Prediction logs it (did you mean "
+     "'cv_accuracy_mean'?)"),
+])
+def test_a_bad_study_or_sweep_exits_2_before_any_run_or_study(project: Project, args, expected):
+    project.write_config(CONFIG)
+    result = project.run(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in one_line_error(result)
+    assert project.all_runs() == []
+    assert not (project.root / "mlruns" / "optuna.db").exists()
