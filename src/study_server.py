@@ -7,9 +7,8 @@ which libpq reads, so neither the URL nor any runner holds it). Runners then set
 ``RUNNER_STUDY_STORAGE=grpc://<host>:13000``: machines need no database driver or password.
 
 The database is created when missing (the PostgreSQL image makes only MLflow's, and Optuna's
-tables must not share it: both keep an ``alembic_version`` table). Optuna's gRPC protocol
-carries no heartbeats: a trial whose machine died is failed by the runner started again on that
-machine (it knows its own dead processes), not by another machine.
+tables must not share it: both keep an ``alembic_version`` table). Runners keep their trials'
+heartbeats as trial attributes (``framework.study``), which the proxy stores like any other.
 """
 
 from __future__ import annotations
