@@ -8,7 +8,7 @@ which libpq reads, so neither the URL nor any runner holds it). Runners then set
 
 The database is created when missing (the PostgreSQL image makes only MLflow's, and Optuna's
 tables must not share it: both keep an ``alembic_version`` table). Runners keep their trials'
-heartbeats as trial attributes (``framework.study``), which the proxy stores like any other.
+heartbeats as trial attributes (``framework.search.study``), which the proxy stores like any other.
 """
 
 from __future__ import annotations

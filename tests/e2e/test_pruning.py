@@ -1,6 +1,6 @@
-"""Pruning between cross-validation folds: ``RunTask.report_progress`` and ``framework.search.pruning``
-against a real Optuna study in sqlite, and a real study run whose trial the median pruner stops
-after its first fold.
+"""Pruning between cross-validation folds: ``RunTask.report_progress`` and
+``framework.search.pruning`` against a real Optuna study in sqlite, and a real study run whose
+trial the median pruner stops after its first fold.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from support.project import REPO, SEED_CONFIG, Project, copy_project
 from framework.core.errors import TrialPruned
 from framework.search import pruning, study
 from framework.search.trial import TrialRef
 from framework.task.context import RunContext, activate
 from framework.task.run_task import RunTask
+from support.project import REPO, SEED_CONFIG, Project, copy_project
 from tasks.evaluator import FOLD_METRIC_PREFIX
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
-from support.servers import POSTGRES, running_study_server
-from support.team import require_postgres
 
 from support.project import REPO, SEED_CONFIG, Project, copy_project
+from support.servers import POSTGRES, running_study_server
+from support.team import require_postgres
 
 CLIENT = """
 import sys

@@ -21,9 +21,7 @@ SETUP_COMMANDS = (
 )
 # Pages written on other branches of this release and linked before they land here. The lead
 # removes this allow-list when merging; from then on a missing page fails like any other.
-PAGES_WRITTEN_ELSEWHERE = frozenset({
-    "docs/adaptive-search.md",
-})
+PAGES_WRITTEN_ELSEWHERE: frozenset[str] = frozenset()
 
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")

@@ -73,7 +73,8 @@ def test_a_malformed_flag_shows_the_form(flag: str):
 def test_an_unknown_option_is_refused_with_a_suggestion():
     assert refusal({"SweepFit.seed": [0], "metod": "grid"}) == (
         "[Sweep]: unknown sweep option 'metod' (did you mean 'method'?); options are method, "
-        "samples, seed, metric, goal, register, and swept keys look like Task.param")
+        "samples, seed, trials, pruner, timeout, study, max_configurations, metric, goal, "
+        "register, and swept keys look like Task.param")
 
 
 def test_nothing_to_sweep_is_refused():
@@ -123,8 +124,8 @@ def test_a_key_inside_a_parameter_that_is_no_table_is_refused():
 def test_a_grid_value_must_be_a_non_empty_list(value: Any):
     assert refusal({"SweepFit.alpha": value}) == (
         f"[Sweep]: SweepFit.alpha = {value!r}: give a non-empty list of values, e.g. [1, 2], "
-        'or with method = "random" a distribution { loguniform | uniform | randint = '
-        "[low, high] }")
+        'or with method = "random" or "tpe" a distribution { loguniform | uniform | '
+        "randint = [low, high] }")
 
 
 def test_random_distributions_become_scipy_distributions():
