@@ -177,7 +177,8 @@ def test_a_server_whose_database_was_dropped_is_one_line_within_seconds(
         project: Project, tmp_path: Path):
     require_postgres()
     import psycopg
-    from servers import POSTGRES
+
+    from support.servers import POSTGRES
 
     with postgres_database() as database, running_team_server(
             tmp_path, database, tmp_path / "artifacts") as url:

@@ -214,7 +214,7 @@ def run_planned(job: Job, started: float) -> Outcome:
         with contextlib.redirect_stdout(output):
             run = app.track_and_execute(cfg, p.registry, p.options, p.client, decisions,
                                         p.project_root, p.parent_run_id, job.trial,
-                                        p.scoring_task)
+                                        p.scoring_task, run_name=sweep.describe(job.point))
     finally:
         claims.release_all()
     run.log_text(output.getvalue(), "runner_output.txt")

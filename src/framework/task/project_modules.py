@@ -15,7 +15,7 @@ from pathlib import Path
 
 from framework.core.errors import UserError
 
-PROJECT_SRC = Path(__file__).resolve().parent.parent  # src/: this package's parent
+PROJECT_SRC = Path(__file__).resolve().parents[2]  # src/ (this file is src/framework/task/)
 
 
 def module_origin(module: str) -> Path | None:
