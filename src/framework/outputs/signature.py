@@ -95,7 +95,7 @@ def input_digests(paths: Iterable[Path]) -> dict[str, str]:
     return digests
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
+def strip_docstrings(tree: ast.AST) -> ast.AST:
     """Docstrings are documentation: editing, adding or removing one must not count."""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -124,7 +124,7 @@ def _module_tree(path: Path, package: str) -> tuple[str, tuple[str, ...]]:
             base = resolve_name("." * node.level + (node.module or ""), package or "_")
             imported.append(base)
             imported.extend(f"{base}.{alias.name}" for alias in node.names)
-    digest = hashlib.sha256(ast.dump(_strip_docstrings(tree)).encode()).hexdigest()
+    digest = hashlib.sha256(ast.dump(strip_docstrings(tree)).encode()).hexdigest()
     return digest, tuple(imported)
 
 

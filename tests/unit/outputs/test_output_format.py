@@ -26,16 +26,6 @@ KNOWN = {
 }
 
 
-def _without_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            del body[0]
-    return tree
-
-
 def _method(path: Path, cls: str, name: str) -> ast.AST:
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
@@ -49,7 +39,7 @@ def _method(path: Path, cls: str, name: str) -> ast.AST:
 def fingerprint() -> str:
     parts = [ast.parse((SRC / "outputs" / "folder.py").read_text()),
              _method(SRC / "task" / "run_task.py", "RunTask", "run")]
-    text = "\n".join(ast.dump(_without_docstrings(part)) for part in parts)
+    text = "\n".join(ast.dump(signature.strip_docstrings(part)) for part in parts)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
