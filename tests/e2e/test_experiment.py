@@ -81,6 +81,7 @@ def assert_png(path: Path) -> None:
 def shipped(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path):
     """The shipped luigi.toml, run once for the module: (project, its single run)."""
     project = copy_project(tmp_path_factory.mktemp("shipped") / "project", titanic_dir)
+    project.use_shipped_config()
     _, run = finished_run(project)
     return project, run
 

@@ -23,7 +23,9 @@ def manifest(folder: Path) -> dict:
 
 @pytest.fixture
 def first_run(project: Project):
-    """The shipped config, run once: (project, completed process, its run)."""
+    """The template's config, run once on a project without a store (the run creates it):
+    (project, completed process, its run)."""
+    project.remove_store()
     result = project.run()
     assert result.returncode == 0, result.stdout + result.stderr
     (run,) = project.runs()

@@ -35,6 +35,7 @@ def test_a_run_logged_to_a_tracking_server_uploads_its_outputs(project: Project,
                                                                tmp_path: Path):
     from mlflow.tracking import MlflowClient
 
+    project.remove_store()  # the template's: the run must not create one
     server_home = tmp_path / "server"
     (server_home / "mlruns").mkdir(parents=True)
     with running_service("mlflow", server_home) as server:

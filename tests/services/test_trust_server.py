@@ -162,6 +162,7 @@ def failing_server(health: int, truncate: bytes = b"") -> Iterator[str]:
 
 @pytest.mark.parametrize("health", [200, 500])
 def test_a_server_answering_500_is_one_line_within_seconds(project: Project, health: int):
+    project.remove_store()  # the template's: the run must not create one
     with failing_server(health) as url:
         started = time.monotonic()
         result = project.run("--dry-run", timeout=120, MLFLOW_TRACKING_URI=url)

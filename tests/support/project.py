@@ -4,12 +4,17 @@ Every end-to-end test runs the real command, ``python src/runner.py``, in a subp
 such a copy, against the Titanic data the repo ships in ``input/`` (or the folder
 ``TITANIC_DATA_DIR`` names) and the example datasets under ``examples/``. The copy is made
 from a template built once per test process (files, ``mlruns/``, a git repo with one commit),
-so a test pays one directory copy, not a copy plus three git commands.
+so a test pays one directory copy, not a copy plus three git commands. The template is made
+cheap where nothing a test checks depends on it: its luigi.toml fits 20 trees instead of 200
+(``Project.use_shipped_config`` puts the shipped file back, for tests of the shipped results),
+its ``src/`` is compiled to bytecode and its store exists already, created by the runner's own
+``open_store`` (``Project.remove_store`` for tests of a missing store).
 """
 
 from __future__ import annotations
 
 import atexit
+import compileall
 import os
 import shutil
 import subprocess
@@ -42,6 +47,9 @@ seed=0
 
 [Prediction]
 """
+SHIPPED_CONFIG = (REPO / "luigi.toml").read_text(encoding="utf-8")
+# The template's one change to the shipped experiment: a tenth of the trees.
+TEMPLATE_TREES = ("n_estimators = 200", "n_estimators = 20")
 # Variables from the developer's shell that would point the copy at another store or config.
 LEAKING_VARIABLES = ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_PARSER")
 
@@ -97,6 +105,21 @@ class Project:
         ids = [e.experiment_id for e in client.search_experiments()]
         return list(client.search_runs(ids)) if ids else []
 
+    def use_shipped_config(self) -> None:
+        """The repo's luigi.toml (200 trees) instead of the template's, committed."""
+        self.write_config(SHIPPED_CONFIG)
+        self.commit("shipped config")
+
+    def remove_store(self) -> None:
+        """No ``mlruns/mlflow.db`` (the template has one): the runner creates it."""
+        for path in (self.root / "mlruns").glob("mlflow.db*"):
+            path.unlink()
+
+    def commit(self, message: str) -> None:
+        self.git("add", "-A")
+        self.git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-qm",
+                 message)
+
     def write_config(self, text: str, name: str = "luigi.toml") -> Path:
         path = self.root / name
         path.write_text(text)
@@ -142,11 +165,20 @@ def _make_project(destination: Path, data: Path) -> None:
     (destination / "input").mkdir()
     for name in RAW_FILES:
         shutil.copy2(data / name, destination / "input" / name)
+    config = destination / "luigi.toml"
+    shipped, cheap = TEMPLATE_TREES
+    assert shipped in SHIPPED_CONFIG, f"luigi.toml no longer says {shipped!r}"
+    config.write_text(SHIPPED_CONFIG.replace(shipped, cheap), encoding="utf-8")
     project = Project(destination)
     project.git("init", "-q", "-b", "main")
-    project.git("add", "-A")
-    project.git("-c", "user.name=Test", "-c", "user.email=test@example.com",
-                "commit", "-qm", "initial")
+    project.commit("initial")
+    # Every copy would otherwise compile the engine again on its first run (.pyc is ignored).
+    compileall.compile_dir(destination / "src", quiet=1)
+    subprocess.run([sys.executable, "-c", "import sys; from framework.store.connection import "
+                    "open_store; open_store(sys.argv[1])", project.tracking_uri],
+                   cwd=destination, env=project.env(PYTHONPATH=str(destination / "src")),
+                   check=True, capture_output=True)
+    (destination / "mlruns" / "mlflow.db.lock").unlink()  # each run makes its own
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:

@@ -198,20 +198,31 @@ def holders(path: Path) -> str:
 
 
 def lock_holders(path: Path) -> set[int]:
-    """Pids with a POSIX or flock lock on ``path``'s inode (Linux ``/proc/locks``)."""
+    """Pids with a write lock on ``path`` or its ``-shm`` file (a rollback-journal store's
+    writer, a WAL store's writer), else with any lock on ``path`` (a reader can block a
+    rollback-journal writer), from Linux ``/proc/locks``. Every open WAL connection holds
+    read locks, so only write locks name the holder there."""
     try:
-        inode = os.stat(path).st_ino
         lines = Path("/proc/locks").read_text().splitlines()
     except OSError:
         return set()
-    pids = set()
+    database, shm = _inode(path), _inode(Path(f"{path}-shm"))
+    locks = []  # (inode, READ/WRITE, pid) of the locks held (not waited for: "->")
     for line in lines:
         fields = line.split()
-        if "->" in fields:  # a process waiting for the lock, not holding it
-            continue
-        if len(fields) > 5 and fields[5].rpartition(":")[2] == str(inode):
-            pids.add(int(fields[4]))
-    return pids - {os.getpid()}
+        if "->" not in fields and len(fields) > 5:
+            locks.append((fields[5].rpartition(":")[2], fields[3], int(fields[4])))
+    others = [(inode, kind, pid) for inode, kind, pid in locks
+              if pid != os.getpid() and inode in (database, shm) and inode]
+    writers = {pid for _, kind, pid in others if kind == "WRITE"}
+    return writers or {pid for inode, _, pid in others if inode == database}
+
+
+def _inode(path: Path) -> str:
+    try:
+        return str(os.stat(path).st_ino)
+    except OSError:
+        return ""
 
 
 def open_holders(path: Path) -> set[int]:
