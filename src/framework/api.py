@@ -158,16 +158,13 @@ def runs(experiment: str | None = None, filter: str = "", sort: str | None = Non
     """The ``runs`` verb as a frame: run_id, parent_run_id, experiment, start_time, status,
     reused, then the params (those that differ, or all), then the metrics. ``experiment``
     None: the config's experiment when the store has it, else all."""
-    from framework.verbs import common
     from framework.verbs import runs as listing
-    from framework.verbs.cli import default_experiment
 
     collecting = gc.isenabled()
     gc.disable()  # thousands of runs make millions of objects and few cycles (framework/heap)
     try:
-        client = common.open_project_store(PROJECT_ROOT, chdir=False)
-        name = experiment or default_experiment(client, PROJECT_ROOT)
-        return listing.runs_frame(client, name, filter, sort, limit, all_params)
+        return listing.listing(PROJECT_ROOT, experiment, filter, sort, limit, all_params,
+                               chdir=False)[0]
     finally:
         if collecting:
             gc.enable()

@@ -222,3 +222,175 @@ def test_pip_install_e_makes_import_runner_work(store, tmp_path):
         env={**store.project.env(), "PYTHONPATH": os.pathsep.join(site.getsitepackages())})
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.startswith(str(clone / "src" / "runner.py"))
+
+
+# --- The sqlite reader (framework/store/sql_reader.py) answers as MLflow does ---------------
+# These run last in the module: they add runs and experiments of their own to the store.
+
+def add_reader_cases(tracking_uri: str) -> dict[str, str]:
+    """Runs MLflow orders and fills in subtle ways, in an experiment of their own, plus a
+    deleted experiment: ties on start time, NaN, infinite and missing metrics, a metric
+    logged at several steps, a parent and its children, a deleted and a finished run."""
+    import math
+
+    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.tracking import MlflowClient
+
+    from framework.core.names import PARENT_TAG
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.create_experiment("reader-check")
+    t0 = 1_700_000_000_000
+    made: dict[str, str] = {}
+
+    def run(name: str, start: int, params=(), metrics=(), tags=()) -> str:
+        run_id = client.create_run(experiment, start_time=start, tags=dict(tags)).info.run_id
+        client.log_batch(run_id, metrics=[Metric(k, v, t0, step) for k, v, step in metrics],
+                         params=[Param(k, v) for k, v in params],
+                         tags=[RunTag(k, v) for k, v in tags])
+        made[name] = run_id
+        return run_id
+
+    run("tie_a", t0, [("p", "1"), ("q", "x")], [("m", 0.5, 0), ("m", 0.7, 1), ("n", math.nan, 0)],
+        [("t", "b")])
+    run("tie_b", t0, [("p", "2")], [("m", math.nan, 0), ("n", math.inf, 0)], [("t", "a")])
+    run("bare", t0 + 1)
+    parent = run("parent", t0 + 5, [("sweep.x", "[1, 2]")], [("m", 0.1, 0)])
+    run("child_1", t0 + 6, [("p", "3")], [("m", -math.inf, 0)], [(PARENT_TAG, parent)])
+    run("child_2", t0 + 7, [("p", "4")], [("m", 0.9, 0)], [(PARENT_TAG, parent)])
+    client.delete_run(run("deleted", t0 + 10, [("p", "9")]))
+    client.set_terminated(run("finished", t0 + 3, [("p", "5")], [("m", 0.3, 2)]),
+                          end_time=t0 + 4)
+    gone = client.create_experiment("reader-gone")
+    made["in_gone"] = client.create_run(gone, start_time=t0).info.run_id
+    client.delete_experiment(gone)
+    return made
+
+
+def errors_of(call) -> str | None:
+    from framework.core.errors import UserError
+
+    try:
+        call()
+    except UserError as error:
+        return str(error)
+    return None
+
+
+def test_the_sqlite_reader_lists_and_compares_exactly_as_mlflow_does(store):
+    import itertools
+
+    import pandas as pd
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    from framework.store.sql_reader import open_reader
+    from framework.verbs import common, diff, runs
+
+    made = add_reader_cases(store.project.tracking_uri)
+    client = MlflowClient(store.project.tracking_uri)
+    reader = open_reader(store.project.tracking_uri)
+    assert reader is not None, "the reader refused a store the runner made"
+    main = client.get_experiment(client.get_run(store.a).info.experiment_id).name
+    with reader:
+        for experiment, sort, limit, all_params in itertools.product(
+                (None, main, "reader-check"),
+                (None, "metrics.m DESC", "metrics.m", "params.p DESC", "tags.t",
+                 "attributes.start_time ASC", "attributes.end_time DESC",
+                 "metrics.cv_accuracy_mean DESC"),
+                (None, 2, 50), (False, True)):
+            options = {"experiment": experiment, "sort": sort, "limit": limit,
+                       "all_params": all_params}
+            pd.testing.assert_frame_equal(runs.runs_frame(reader, **options),
+                                          runs.runs_frame(client, **options),
+                                          check_exact=True, obj=str(options))
+        for bad in ({"experiment": "nope"}, {"experiment": "reader-gone"}, {"limit": 0}):
+            mlflow_says = errors_of(lambda bad=bad: runs.runs_frame(client, **bad))
+            assert mlflow_says and errors_of(lambda bad=bad: runs.runs_frame(reader, **bad)) \
+                == mlflow_says
+        listed = [(e.experiment_id, e.name, e.lifecycle_stage)
+                  for e in client.search_experiments()]
+        assert [(e.experiment_id, e.name, e.lifecycle_stage)
+                for e in reader.search_experiments()] == listed
+        every = [r.info.run_id for r in client.search_runs(
+            [e[0] for e in listed] + [client.get_experiment_by_name("reader-gone")
+                                      .experiment_id], run_view_type=ViewType.ALL)]
+        assert made["deleted"] in every and made["in_gone"] in every
+        for run_id in every:  # any stage, any experiment: what diff and gc's checks see
+            ours, theirs = reader.get_run(run_id), client.get_run(run_id)
+            assert ours is not None
+            assert {field: getattr(theirs.info, field) for field in vars(ours.info)} \
+                == vars(ours.info)
+            assert repr((ours.data.tags, ours.data.params, ours.data.metrics)) == repr(
+                (theirs.data.tags, theirs.data.params, theirs.data.metrics))
+        child = made["child_1"]
+        for pair in ((store.a, store.b), (store.b[:8], store.a), (store.a, store.sweep)):
+            assert diff.compare(reader, *pair) == diff.compare(client, *pair), pair
+        for run_id in ("0123456789abcdef0123456789abcdef", made["deleted"], "not-a-run",
+                       store.a[:5], child[:6], made["in_gone"]):
+            mlflow_says = errors_of(lambda run_id=run_id: common.get_run(client, run_id))
+            assert errors_of(lambda run_id=run_id: common.get_run(reader, run_id)) \
+                == mlflow_says, run_id
+
+
+def imported_packages(result: subprocess.CompletedProcess[str]) -> set[str]:
+    """The top-level packages a command run with PYTHONPROFILEIMPORTTIME=1 imported."""
+    return {line.rsplit("|", 1)[1].strip().split(".")[0]
+            for line in result.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_runs_and_diff_read_a_sqlite_store_without_importing_mlflow(store):
+    heavy = {"mlflow", "sqlalchemy", "alembic", "sklearn", "matplotlib"}
+    listing = store.project.run("runs", "--format", "csv", PYTHONPROFILEIMPORTTIME="1")
+    assert listing.returncode == 0 and store.a in listing.stdout, listing.stderr[-2000:]
+    assert not imported_packages(listing) & (heavy | {"luigi"})
+    sorted_runs = store.project.run("runs", "--sort", "metrics.cv_accuracy_mean DESC",
+                                    "--format", "csv", PYTHONPROFILEIMPORTTIME="1")
+    assert sorted_runs.returncode == 0
+    assert not imported_packages(sorted_runs) & (heavy | {"luigi"})
+    compared = store.project.run("diff", store.a, store.b, "--format", "json",
+                                 PYTHONPROFILEIMPORTTIME="1")
+    assert compared.returncode == 0 and "parameter Trainer.seed 0 -> 1" in compared.stdout
+    assert not imported_packages(compared) & heavy
+    # A filter is MLflow's grammar: that listing goes through MlflowClient, as before.
+    filtered = store.project.run("runs", "--filter", "params.Trainer.seed = '1'",
+                                 PYTHONPROFILEIMPORTTIME="1")
+    assert filtered.returncode == 0 and "mlflow" in imported_packages(filtered)
+
+
+def test_a_store_the_reader_does_not_know_gets_mlflows_answer(store, tmp_path):
+    """An unknown schema revision, or a store locked by another process: the reader steps
+    aside, and MlflowClient gives today's one line and exit 2, no traceback."""
+    import sqlite3
+
+    copy = tmp_path / "mlflow.db"
+    with sqlite3.connect(store.project.root / "mlruns" / "mlflow.db") as source, \
+            sqlite3.connect(copy) as target:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")
+    uri = f"sqlite:///{copy}"
+    with sqlite3.connect(copy) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0123abcd4567'")
+    for args in (("runs",), ("diff", store.a, store.b)):
+        result = store.project.run(*args, MLFLOW_TRACKING_URI=uri)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "out-of-date database schema" in one_line_error(result)
+    with sqlite3.connect(copy) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?",
+                           (store_revision(store),))
+    holder = sqlite3.connect(copy, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        result = store.project.run("runs", MLFLOW_TRACKING_URI=uri, RUNNER_STORE_WAIT="1")
+    finally:
+        holder.close()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is locked by" in one_line_error(result)
+    assert store.project.run("runs", MLFLOW_TRACKING_URI=uri).returncode == 0
+
+
+def store_revision(store: Store) -> str:
+    import sqlite3
+
+    with sqlite3.connect(store.project.root / "mlruns" / "mlflow.db") as connection:
+        return str(connection.execute("SELECT version_num FROM alembic_version").fetchone()[0])

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from framework.core.errors import StoreError, UserError
 from framework.core.secrets import redact
+from framework.store.uris import sqlite_path
 
 T = TypeVar("T")
 WAIT_VARIABLE = "RUNNER_STORE_WAIT"  # seconds to wait for a busy store
@@ -47,10 +48,6 @@ def store_wait() -> float:
 def first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return redact(lines[0] if lines else type(error).__name__)
-
-
-def sqlite_path(uri: str) -> Path | None:
-    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
 def open_store(tracking_uri: str) -> MlflowClient:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlparse
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
 from mlflow.exceptions import MlflowException
@@ -38,8 +37,10 @@ from framework.core.names import (
 from framework.core.secrets import redact, redacted_copy
 from framework.outputs.folder import remove_stale_staging
 from framework.store.connection import open_store, retrying
+from framework.store.uris import local_path
 
-__all__ = ["open_store"]  # re-exported: app opens the store through this module
+# Re-exported: the engine opens the store and finds artifact folders through this module.
+__all__ = ["local_path", "open_store"]
 T = TypeVar("T")
 
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
@@ -97,14 +98,6 @@ class TrackedRun:
             path = Path(scratch) / name
             path.write_text(redact(text))
             self.log_artifact(path)
-
-
-def local_path(uri: str) -> Path | None:
-    """The local folder an artifact URI names, or None for a remote store."""
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        return Path(unquote(parsed.path))
-    return None
 
 
 def ensure_experiment(client: MlflowClient, name: str) -> str:

@@ -114,23 +114,23 @@ def run_verb(verb: str, argv: Sequence[str], project_root: Path) -> int:
             rules = keep.Rules(args.keep_last, args.older_than,
                                common.experiment_ids(client, args.experiment))
         return collect(client, rules, project_root, args.dry_run, args.format)
-    client = common.open_project_store(project_root)
-    if verb == "runs":
+    if verb == "runs":  # a sqlite store is read without importing MLflow: runs.listing
         from framework.verbs import runs
 
-        experiment = args.experiment or default_experiment(client, project_root)
-        frame = runs.runs_frame(client, experiment, args.filter, args.sort, args.limit,
-                                args.all_params)
+        frame, experiment = runs.listing(project_root, args.experiment, args.filter,
+                                         args.sort, args.limit, args.all_params)
         title = (f"experiment {experiment!r}" if experiment else "all experiments") + (
             f": {len(frame)} runs, newest first" if not args.sort else f": by {args.sort}")
         return emit(runs.render(frame, args.format, title))
-    if verb == "diff":
+    if verb == "diff":  # likewise: diff.comparison
         from framework.verbs import diff
 
-        return emit(diff.render(diff.compare(client, args.run_a, args.run_b), args.format))
+        return emit(diff.render(diff.comparison(project_root, args.run_a, args.run_b),
+                                args.format))
     from framework.verbs import reproduce
 
-    return reproduce.reproduce(client, project_root, args.run, args.verify)
+    return reproduce.reproduce(common.open_project_store(project_root), project_root,
+                               args.run, args.verify)
 
 
 def collect(client: object, rules: object, project_root: Path, dry_run: bool, form: str) -> int:
@@ -149,20 +149,6 @@ def collect(client: object, rules: object, project_root: Path, dry_run: bool, fo
     if note:
         print(f"note: {note}")
     return code
-
-
-def default_experiment(client: object, project_root: Path) -> str | None:
-    """The config's experiment when the store has it (read leniently), else None: all."""
-    import os
-    import tomllib
-
-    path = project_root / os.environ.get("LUIGI_CONFIG_PATH", "luigi.toml")
-    try:
-        name = tomllib.loads(path.read_text()).get("RunConfig", {}).get("experiment_name")
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
-        return None
-    found = client.get_experiment_by_name(name) if isinstance(name, str) else None  # type: ignore[attr-defined]
-    return name if found is not None and found.lifecycle_stage == "active" else None
 
 
 def emit(text: str | None) -> int:

@@ -2,6 +2,10 @@
 
 A run id the user typed is checked here once, so every verb refuses an unknown id, a run of
 another store and a deleted run with the same one line (``UserError``, exit 2).
+
+``runs`` and ``diff`` may read a sqlite store without MLflow (``framework.store.sql_reader``):
+the functions here that take a ``Store`` answer the same from an ``MlflowClient`` or a
+``SqlReader``, and raise ``Unreadable`` for what only MLflow can read (a remote artifact).
 """
 
 from __future__ import annotations
@@ -12,15 +16,20 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 from framework.config import file as config_file
 from framework.core.errors import UserError
 from framework.core.secrets import redact
+from framework.store.sql_reader import SqlReader, StoredRun, Unreadable, open_reader
+from framework.store.uris import local_path
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
+
+    Store: TypeAlias = MlflowClient | SqlReader  # what a verb reads runs from
+    AnyRun: TypeAlias = Run | StoredRun  # a run as either of them returns it
 
 EFFECTIVE_CONFIG = "effective_config.toml"  # the artifact framework/recording.py logs
 GIT_DIFF = "git.diff"
@@ -39,24 +48,50 @@ def open_project_store(project_root: Path, chdir: bool = True) -> MlflowClient:
     return open_store(tracking_uri())
 
 
-def store_name(client: MlflowClient) -> str:
-    return redact(str(client.tracking_uri))
+def open_project_reader(project_root: Path, chdir: bool = True) -> SqlReader | None:
+    """Like ``open_project_store``, but a read-only reader of the project's sqlite store that
+    does not import MLflow; None when the store is not one it reads exactly (a server, a new
+    or migrating store: use ``open_project_store``)."""
+    config_file.load_environment(project_root)
+    if chdir:
+        os.chdir(project_root)
+    return open_reader(os.environ["MLFLOW_TRACKING_URI"])
 
 
-def get_run(client: MlflowClient, run_id: str) -> Run:
-    """The active run ``run_id`` (a unique prefix of at least 6 characters works too)."""
+def store_name(store: Store) -> str:
+    return redact(str(store.tracking_uri))
+
+
+def find_run(store: Store, run_id: str) -> AnyRun | None:
+    """The run ``run_id`` in any lifecycle stage; None when the store has none."""
+    if isinstance(store, SqlReader):
+        return store.get_run(run_id)
     from mlflow.exceptions import MlflowException
 
+    try:
+        return store.get_run(run_id)
+    except MlflowException:
+        return None
+
+
+@overload
+def get_run(store: MlflowClient, run_id: str) -> Run: ...
+
+
+@overload
+def get_run(store: SqlReader, run_id: str) -> StoredRun: ...
+
+
+def get_run(store: Store, run_id: str) -> AnyRun:
+    """The active run ``run_id`` (a unique prefix of at least 6 characters works too)."""
     wanted = run_id.strip()
     if not wanted or not all(c in "0123456789abcdef" for c in wanted.lower()):
         raise UserError(f"{run_id!r} is not a run id; copy one from `python src/runner.py runs`")
-    run: Run | None
-    try:
-        run = client.get_run(wanted)
-    except MlflowException:
-        run = by_prefix(client, wanted) if len(wanted) < 32 else None
+    run = find_run(store, wanted)
+    if run is None and len(wanted) < 32:
+        run = by_prefix(store, wanted)
     if run is None:
-        raise UserError(f"no run {run_id!r} in the tracking store {store_name(client)} (a run "
+        raise UserError(f"no run {run_id!r} in the tracking store {store_name(store)} (a run "
                         "of another store, or a typo); copy a run id from `python "
                         "src/runner.py runs`")
     if run.info.lifecycle_stage == "deleted":
@@ -65,33 +100,48 @@ def get_run(client: MlflowClient, run_id: str) -> Run:
     return run
 
 
-def by_prefix(client: MlflowClient, prefix: str) -> Run | None:
+def by_prefix(store: Store, prefix: str) -> AnyRun | None:
     """The one run whose id starts with ``prefix``; ``UserError`` when several do."""
-    from mlflow.entities import ViewType
-
     if len(prefix) < 6:
         return None
-    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
-    found: list[Run] = []
-    for start in range(0, len(experiments), 100):
-        found += client.search_runs(experiments[start:start + 100],
-                                    f"attributes.run_id LIKE '{prefix.lower()}%'",
-                                    run_view_type=ViewType.ALL, max_results=2)
+    found: list[AnyRun] = []
+    if isinstance(store, SqlReader):
+        found += store.runs_by_prefix(prefix.lower())
+    else:
+        from mlflow.entities import ViewType
+
+        experiments = [e.experiment_id
+                       for e in store.search_experiments(view_type=ViewType.ALL)]
+        for start in range(0, len(experiments), 100):
+            found += store.search_runs(experiments[start:start + 100],
+                                       f"attributes.run_id LIKE '{prefix.lower()}%'",
+                                       run_view_type=ViewType.ALL, max_results=2)
     if len(found) > 1:
         raise UserError(f"run id prefix {prefix!r} matches several runs; give more characters")
     return found[0] if found else None
 
 
-def experiment_ids(client: MlflowClient, name: str | None) -> list[str]:
+def experiment_ids(store: Store, name: str | None) -> list[str]:
     """The id of experiment ``name``, or of every active experiment when ``name`` is None."""
     if name is None:
-        return [e.experiment_id for e in client.search_experiments()]
-    found = client.get_experiment_by_name(name)
+        return [e.experiment_id for e in store.search_experiments()]
+    found = store.get_experiment_by_name(name)
     if found is None or found.lifecycle_stage == "deleted":
-        names = sorted(e.name for e in client.search_experiments())
-        raise UserError(f"no experiment {name!r} in {store_name(client)}; the store has: "
+        names = sorted(e.name for e in store.search_experiments())
+        raise UserError(f"no experiment {name!r} in {store_name(store)}; the store has: "
                         f"{', '.join(names) or 'none'}")
     return [found.experiment_id]
+
+
+def default_experiment(store: Store, project_root: Path) -> str | None:
+    """The config's experiment when the store has it (read leniently), else None: all."""
+    path = project_root / os.environ.get("LUIGI_CONFIG_PATH", "luigi.toml")
+    try:
+        name = tomllib.loads(path.read_text()).get("RunConfig", {}).get("experiment_name")
+    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    found = store.get_experiment_by_name(name) if isinstance(name, str) else None
+    return name if found is not None and found.lifecycle_stage == "active" else None
 
 
 def search_all(client: MlflowClient, experiments: list[str], filter_string: str = "",
@@ -129,81 +179,80 @@ def search_all(client: MlflowClient, experiments: list[str], filter_string: str 
             return
 
 
-def read_artifact(client: MlflowClient, run: Run, path: str) -> str | None:
+def read_artifact(store: Store, run: AnyRun, path: str) -> str | None:
     """The text of one artifact file of ``run``, None when it has none."""
-    from framework.store.tracking import local_path
-
     folder = local_path(run.info.artifact_uri)
     if folder is not None:
         try:
             return (folder / path).read_text()
         except OSError:
             return None
+    if isinstance(store, SqlReader):
+        raise Unreadable(f"artifacts at {run.info.artifact_uri}")  # MLflow downloads them
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
     with tempfile.TemporaryDirectory() as scratch:
         try:
             local = download_artifacts(run_id=run.info.run_id, artifact_path=path,
-                                       dst_path=scratch, tracking_uri=client.tracking_uri)
+                                       dst_path=scratch, tracking_uri=store.tracking_uri)
         except (MlflowException, OSError):
             return None
         return Path(local).read_text()
 
 
-def effective_config(client: MlflowClient, run: Run) -> dict[str, Any]:
+def effective_config(store: Store, run: AnyRun) -> dict[str, Any]:
     """The run's ``effective_config.toml`` (the config after ``--set``) as a document."""
-    text = read_artifact(client, run, EFFECTIVE_CONFIG)
+    text = read_artifact(store, run, EFFECTIVE_CONFIG)
     if text is None:
         raise UserError(f"run {run.info.run_id} has no {EFFECTIVE_CONFIG} artifact (not made "
                         "by this runner, or its artifacts were deleted); name another run")
     return tomllib.loads(text)
 
 
-def producer(client: MlflowClient, run: Run, task: str) -> Run | None:
+def producer(store: Store, run: AnyRun, task: str) -> AnyRun | None:
     """The run that made the ``task`` output ``run`` used: itself, or its ``reused.<Task>``."""
-    from mlflow.exceptions import MlflowException
-
     from framework.core.names import output_tag, reused_tag
 
     if output_tag(task) in run.data.tags:
         return run
     source = run.data.tags.get(reused_tag(task))
-    if not source:
-        return None
-    try:
-        return client.get_run(source)
-    except MlflowException:
-        return None
+    return find_run(store, source) if source else None
 
 
-def manifest_of(client: MlflowClient, run: Run, task: str) -> dict[str, Any] | None:
+def manifest_of(store: Store, run: AnyRun, task: str) -> dict[str, Any] | None:
     """The manifest of the ``task`` output ``run`` used, when it still verifies against the
     digest its producing run recorded; None when it is gone or was changed."""
     from framework.core.names import manifest_tag, output_tag
     from framework.outputs.folder import MANIFEST, sha256_of
-    from framework.store import remote_outputs as remote
 
-    made_by = producer(client, run, task)
+    made_by = producer(store, run, task)
     if made_by is None:
         return None
     recorded = made_by.data.tags.get(manifest_tag(task))
     if not recorded:
         return None
     folder = Path(made_by.data.tags[output_tag(task)])
-    if not remote.is_remote(made_by.info.artifact_uri) or remote.is_own(folder):
-        path = folder / MANIFEST
-        if not path.is_file() or sha256_of(path) != recorded:
-            return None
-        try:
-            found = json.loads(path.read_text())
-        except ValueError:
-            return None
-        return found if isinstance(found, dict) else None
-    return remote.manifest(client, made_by, task, recorded)
+    # Artifacts on this machine are read in place; remote_outputs (it imports MLflow) is only
+    # needed for an output another machine made.
+    if local_path(made_by.info.artifact_uri) is None:
+        from framework.store import remote_outputs as remote
+
+        if not remote.is_own(folder):
+            if isinstance(store, SqlReader) or isinstance(made_by, StoredRun):
+                raise Unreadable(f"the {task} output of run {made_by.info.run_id} is remote")
+            return remote.manifest(store, made_by, task, recorded)
+    path = folder / MANIFEST
+    if not path.is_file() or sha256_of(path) != recorded:
+        return None
+    try:
+        found = json.loads(path.read_text())
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
-def tasks_of(run: Run) -> list[str]:
+def tasks_of(run: AnyRun) -> list[str]:
     """The tasks of the run's DAG, in the order their signatures were recorded."""
     from framework.core.names import signature_tag
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from framework.store.sql_reader import Unreadable
 from framework.verbs import common, output
 from framework.verbs.runs import without_tables
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
-    from mlflow.tracking import MlflowClient
-
+    from framework.verbs.common import AnyRun, Store
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,11 @@ def metric_rows(a: Mapping[str, float], b: Mapping[str, float]
     return rows
 
 
-def task_verdict(client: MlflowClient, a: Run, b: Run, task: str) -> TaskVerdict:
+def task_verdict(store: Store, a: AnyRun, b: AnyRun, task: str) -> TaskVerdict:
     from framework.core.names import signature_tag
     from framework.outputs.signature import Signature, explain
 
-    made_a, made_b = common.producer(client, a, task), common.producer(client, b, task)
+    made_a, made_b = common.producer(store, a, task), common.producer(store, b, task)
     ids = (made_a.info.run_id if made_a else "", made_b.info.run_id if made_b else "")
     sig_a, sig_b = a.data.tags.get(signature_tag(task)), b.data.tags.get(signature_tag(task))
     if sig_a is None or sig_b is None:
@@ -72,7 +72,7 @@ def task_verdict(client: MlflowClient, a: Run, b: Run, task: str) -> TaskVerdict
         return TaskVerdict(task, False, *ids, [f"only run {which} has this task"])
     if sig_a == sig_b:
         return TaskVerdict(task, True, *ids, [])
-    parts = [(common.manifest_of(client, run, task) or {}).get("signature_parts")
+    parts = [(common.manifest_of(store, run, task) or {}).get("signature_parts")
              for run in (a, b)]
     if not all(isinstance(p, dict) for p in parts):
         gone = [name for name, p in zip("AB", parts, strict=True) if not isinstance(p, dict)]
@@ -82,18 +82,33 @@ def task_verdict(client: MlflowClient, a: Run, b: Run, task: str) -> TaskVerdict
     return TaskVerdict(task, False, *ids, explain(old, new) or ["new signature"])
 
 
-def ordered_tasks(client: MlflowClient, a: Run, b: Run) -> list[str]:
+def ordered_tasks(store: Store, a: AnyRun, b: AnyRun) -> list[str]:
     """The tasks of both runs in plan order (``plan.txt``), else by name."""
     found = sorted(set(common.tasks_of(a)) | set(common.tasks_of(b)))
-    plan = common.read_artifact(client, a, "plan.txt") or ""
+    plan = common.read_artifact(store, a, "plan.txt") or ""
     order = [line.split()[0] for line in plan.splitlines() if line.strip()]
     return sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t))
 
 
-def compare(client: MlflowClient, run_a: str, run_b: str) -> dict[str, Any]:
-    """Everything ``diff`` shows, as plain data (also its json form)."""
-    a, b = common.get_run(client, run_a), common.get_run(client, run_b)
-    configs = [flatten(common.effective_config(client, run)) for run in (a, b)]
+def comparison(project_root: Path, run_a: str, run_b: str) -> dict[str, Any]:
+    """``compare`` in the project's store: read without MLflow when it is a sqlite store the
+    reader knows and both runs' artifacts are on this machine, else with MlflowClient (which
+    also gives every error about the store itself). The result is the same either way."""
+    reader = common.open_project_reader(project_root)
+    if reader is not None:
+        try:
+            with reader:
+                return compare(reader, run_a, run_b)
+        except Unreadable:
+            pass  # a remote artifact, or the store locked or changed: MlflowClient answers
+    return compare(common.open_project_store(project_root), run_a, run_b)
+
+
+def compare(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
+    """Everything ``diff`` shows, as plain data (also its json form). ``store``: an
+    MlflowClient or a ``SqlReader`` (``Unreadable`` when a run's artifacts are remote)."""
+    a, b = common.get_run(store, run_a), common.get_run(store, run_b)
+    configs = [flatten(common.effective_config(store, run)) for run in (a, b)]
     params = changed(a.data.params, b.data.params)
     every = set(a.data.params) | set(b.data.params)
     kept = set(without_tables([key for key, _, _ in params], every))
@@ -107,8 +122,8 @@ def compare(client: MlflowClient, run_a: str, run_b: str) -> dict[str, Any]:
                 for label, tag in zip(("commit", "branch", "dirty tree"), common.git_tags(),
                                       strict=True)],
         "status": [a.info.status, b.info.status],
-        "tasks": [asdict(task_verdict(client, a, b, task))
-                  for task in ordered_tasks(client, a, b)],
+        "tasks": [asdict(task_verdict(store, a, b, task))
+                  for task in ordered_tasks(store, a, b)],
     }
 
 

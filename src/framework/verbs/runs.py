@@ -1,21 +1,27 @@
 """``runs``: one row per run, newest first; the params that differ between them; metrics.
 
 Sweep children follow their parent (``mlflow.parentRunId``). The frame ``runs_frame`` returns is
-also what ``runner.runs(...)`` gives a notebook.
+also what ``runner.runs(...)`` gives a notebook. It is the same frame whether the runs were read
+through ``MlflowClient`` or, for a sqlite store, ``framework.store.sql_reader`` (no MLflow
+import: ``runs`` shows its first row in well under a second); ``listing`` picks the reader
+whenever it can answer the options exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.errors import UserError
+from framework.store.sql_order import parse_sort
+from framework.store.sql_reader import SqlReader, Unreadable
 from framework.verbs import common, output
 
 if TYPE_CHECKING:
     import pandas as pd
-    from mlflow.entities import Run
-    from mlflow.tracking import MlflowClient
+
+    from framework.verbs.common import AnyRun, Store
 
 BASE_COLUMNS = ("run_id", "parent_run_id", "experiment", "start_time", "status", "reused")
 DEFAULT_LIMIT = 50
@@ -38,18 +44,18 @@ def without_tables(keys: Iterable[str], every: Iterable[str]) -> list[str]:
     return [key for key in keys if not any(other.startswith(f"{key}.") for other in every)]
 
 
-def grouped(runs: Sequence[Run]) -> list[tuple[Run, bool]]:
+def grouped(runs: Sequence[AnyRun]) -> list[tuple[AnyRun, bool]]:
     """``runs`` in their order, each sweep child moved right after its parent when the parent
     is listed: (run, is a listed parent's child)."""
     from framework.core.names import PARENT_TAG
 
     listed = {run.info.run_id for run in runs}
-    children: dict[str, list[Run]] = {}
+    children: dict[str, list[AnyRun]] = {}
     for run in runs:
         parent = run.data.tags.get(PARENT_TAG, "")
         if parent in listed:
             children.setdefault(parent, []).append(run)
-    ordered: list[tuple[Run, bool]] = []
+    ordered: list[tuple[AnyRun, bool]] = []
     for run in runs:
         if run.data.tags.get(PARENT_TAG) in listed:
             continue
@@ -58,21 +64,60 @@ def grouped(runs: Sequence[Run]) -> list[tuple[Run, bool]]:
     return ordered
 
 
-def runs_frame(client: MlflowClient, experiment: str | None = None, filter_string: str = "",
+def readable(filter_string: str, sort: str | None) -> bool:
+    """True when the sqlite reader answers these options exactly: no filter (MLflow's search
+    grammar is MLflow's to parse), and no sort or one of the forms ``parse_sort`` reads."""
+    return not filter_string and (not sort or parse_sort(sort) is not None)
+
+
+def listing(project_root: Path, experiment: str | None, filter_string: str, sort: str | None,
+            limit: int | None, all_params: bool, chdir: bool = True
+            ) -> tuple[pd.DataFrame, str | None]:
+    """``runs_frame`` of the project's store and the experiment it lists (None: all), read
+    without MLflow when the store and options allow (``readable``), else with MlflowClient,
+    which also gives every error about the store itself."""
+    if readable(filter_string, sort):
+        reader = common.open_project_reader(project_root, chdir)
+        if reader is not None:
+            try:
+                with reader:
+                    name = experiment or common.default_experiment(reader, project_root)
+                    return runs_frame(reader, name, filter_string, sort, limit,
+                                      all_params), name
+            except Unreadable:
+                pass  # locked or changed under the reader: MlflowClient answers instead
+    client = common.open_project_store(project_root, chdir)
+    name = experiment or common.default_experiment(client, project_root)
+    return runs_frame(client, name, filter_string, sort, limit, all_params), name
+
+
+def fetch(store: Store, experiments: list[str], filter_string: str, sort: str | None,
+          limit: int | None) -> list[AnyRun]:
+    """The runs to list, in order, from MlflowClient's search or the sqlite reader."""
+    if not isinstance(store, SqlReader):
+        order = [sort] if sort else None
+        return list(common.search_all(store, experiments, filter_string, order, limit))
+    key = parse_sort(sort) if sort else None
+    if filter_string or (sort and key is None):
+        raise Unreadable(f"--filter {filter_string!r} --sort {sort!r}")
+    return list(store.search_runs(experiments, key, limit))
+
+
+def runs_frame(store: Store, experiment: str | None = None, filter_string: str = "",
                sort: str | None = None, limit: int | None = DEFAULT_LIMIT,
                all_params: bool = False) -> pd.DataFrame:
-    """The listed runs as a frame: ``BASE_COLUMNS``, then params, then metrics."""
+    """The listed runs as a frame: ``BASE_COLUMNS``, then params, then metrics. ``store`` is
+    an MlflowClient or a ``SqlReader`` (which raises ``Unreadable`` for a filter, or a sort
+    it does not parse); the frame is the same either way."""
     import pandas as pd
 
     from framework.core.names import PARENT_TAG, REUSED_TAG
 
     if limit is not None and limit < 1:
         raise UserError(f"--limit {limit}: give a number of runs of at least 1")
-    experiments = common.experiment_ids(client, experiment)
-    names = {e.experiment_id: e.name for e in client.search_experiments()}
-    order = [sort] if sort else None
-    fetched = list(common.search_all(client, experiments, filter_string, order, limit))
-    rows = grouped(fetched)
+    experiments = common.experiment_ids(store, experiment)
+    names = {e.experiment_id: e.name for e in store.search_experiments()}
+    rows = grouped(fetch(store, experiments, filter_string, sort, limit))
     # A sweep's parent logs the grid, not the tasks' params: it would make every param differ.
     parents = {run.data.tags.get(PARENT_TAG) for run, child in rows if child}
     params = [run.data.params for run, _ in rows if run.info.run_id not in parents]

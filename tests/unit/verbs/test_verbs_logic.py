@@ -209,3 +209,17 @@ def test_gc_waits_while_a_runner_is_between_planning_and_recording(tmp_path: Pat
     finally:
         runner.kill()
         runner.wait()
+
+
+def test_runs_are_read_without_mlflow_only_for_options_the_sqlite_reader_answers_exactly():
+    import sqlite3
+
+    from framework.store.sql_reader import SqlReader, Unreadable
+
+    assert runs.readable("", None) and runs.readable("", "metrics.cv_accuracy_mean DESC")
+    assert runs.readable("", "params.`Trainer.seed` ASC")
+    assert not runs.readable("params.Trainer.seed = '1'", None)  # MLflow's search grammar
+    assert not runs.readable("", "attributes.status") and not runs.readable("", "params.from")
+    reader = SqlReader(sqlite3.connect(":memory:"), "sqlite:///nowhere.db")
+    with reader, pytest.raises(Unreadable):  # asked anyway: it says so before reading
+        runs.fetch(reader, ["1"], "metrics.m > 0", None, 5)
