@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from support.project import Project, one_line_error, task_lines
+from support.project import Project, copy_project, one_line_error, task_lines
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 TASKS = ("Preprocessor", "Trainer", "Evaluator", "Prediction")
 
@@ -31,13 +35,30 @@ def plan_of(stdout: str) -> dict[str, str]:
     return actions
 
 
-@pytest.fixture
-def first(project: Project):
-    # The template's experiment (20 trees): reuse does not depend on the model's size.
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path
+         ) -> tuple[Project, Path, Run]:
+    """The template's experiment (20 trees: reuse does not depend on the model's size), run
+    once for the module: the project, a snapshot of it, and the run."""
+    project = copy_project(tmp_path_factory.mktemp("reuse") / "project", titanic_dir)
     result = project.run()
     assert result.returncode == 0, result.stderr
     assert ran(result.stdout) == set(TASKS)
-    return project.runs()[0]
+    return project, project.snapshot(), project.runs()[0]
+
+
+@pytest.fixture
+def project(made: tuple[Project, Path, Run]) -> Project:
+    """The module's project as it was right after its first run, whatever the test before
+    changed: each test starts from one real run of every task, without computing it again."""
+    project, snapshot, _ = made
+    project.restore(snapshot)
+    return project
+
+
+@pytest.fixture
+def first(made: tuple[Project, Path, Run]) -> Run:
+    return made[2]
 
 
 NEW_TASK = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from support.project import SEED_CONFIG, Project, task_lines
+from support.project import SEED_CONFIG, Project, copy_project, task_lines
 
 PIPELINE = ("Preprocessor", "Trainer", "Prediction")
 
@@ -21,10 +21,11 @@ def manifest(folder: Path) -> dict:
     return json.loads((folder / "_manifest.json").read_text())
 
 
-@pytest.fixture
-def first_run(project: Project):
-    """The template's config, run once on a project without a store (the run creates it):
-    (project, completed process, its run)."""
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path):
+    """The template's config, run once for the module on a project without a store (the run
+    creates it): (project, completed process, its run). Tests may add runs, not change it."""
+    project = copy_project(tmp_path_factory.mktemp("first") / "project", titanic_dir)
     project.remove_store()
     result = project.run()
     assert result.returncode == 0, result.stdout + result.stderr

@@ -17,6 +17,7 @@ import atexit
 import compileall
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,30 @@ class Project:
         self.git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-qm",
                  message)
 
+    def snapshot(self) -> Path:
+        """A copy of the project as it is now (files, git, store), beside it: what
+        ``restore`` puts back. Take it when no runner is running."""
+        copy = self.root.with_name(f"{self.root.name}.snapshot")
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.root, copy, symlinks=True, ignore=_store_files)
+        _copy_database(self.root / "mlruns" / "mlflow.db", copy / "mlruns" / "mlflow.db")
+        return copy
+
+    def restore(self, snapshot: Path) -> None:
+        """Put the project back as ``snapshot`` has it, in place: the same absolute paths, so
+        the store's records (MLflow keeps absolute artifact locations) stay true. The
+        database is restored through SQLite's backup API into the same file, so a client this
+        process already holds on it reads the restored store, not a deleted file."""
+        for path in self.root.iterdir():
+            if path.name != "mlruns":
+                _remove(path)
+        for path in (self.root / "mlruns").iterdir():
+            if not path.name.startswith("mlflow.db"):
+                _remove(path)
+        shutil.copytree(snapshot, self.root, symlinks=True, dirs_exist_ok=True,
+                        ignore=_store_files)
+        _copy_database(snapshot / "mlruns" / "mlflow.db", self.root / "mlruns" / "mlflow.db")
+
     def write_config(self, text: str, name: str = "luigi.toml") -> Path:
         path = self.root / name
         path.write_text(text)
@@ -132,6 +157,30 @@ class Project:
     def git(self, *args: str) -> str:
         return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True,
                               text=True).stdout.strip()
+
+
+def _store_files(folder: str, names: list[str]) -> list[str]:
+    """The sqlite store's files (database, WAL, lock), copied apart by ``_copy_database``."""
+    return [name for name in names if name.startswith("mlflow.db")
+            ] if Path(folder).name == "mlruns" else []
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """``source``'s committed content into ``target`` (created or overwritten in place)."""
+    reader = sqlite3.connect(source)
+    writer = sqlite3.connect(target, timeout=30)
+    try:
+        reader.backup(writer)
+    finally:
+        reader.close()
+        writer.close()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def copy_project(destination: Path, data: Path) -> Project:
