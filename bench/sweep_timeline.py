@@ -72,11 +72,16 @@ def _job_label(function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(job: Any) -> Any:
         label = f"configuration {job.index + 1}"
         before = set(sys.modules)
+        _gc_seconds.clear()
         event("B", label)
         try:
             return function(job)
         finally:
             event("E", label)
+            cpu_now = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[36]
+            event("I", f"on cpu {cpu_now}; garbage collection: " + ", ".join(
+                f"gen{gen} {count}x {_gc_seconds.get(gen, 0.0):.3f}s"
+                for gen, count in sorted(_gc_counts().items())))
             new = sorted({name.split(".")[0] for name in set(sys.modules) - before})
             count = len(set(sys.modules) - before)
             if count:
@@ -86,6 +91,27 @@ def _job_label(function: Callable[..., Any]) -> Callable[..., Any]:
                         "\n".join(sorted(set(sys.modules) - before)))
 
     return wrapper
+
+
+_gc_seconds: dict[int, float] = {}
+_gc_started: list[float] = []
+_gc_count: dict[int, int] = {}
+
+
+def _gc_counts() -> dict[int, int]:
+    counts = dict(_gc_count)
+    _gc_count.clear()
+    return counts
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    """Time spent in each generation's collections (gc.callbacks)."""
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        gen = info["generation"]
+        _gc_seconds[gen] = _gc_seconds.get(gen, 0.0) + time.perf_counter() - _gc_started[0]
+        _gc_count[gen] = _gc_count.get(gen, 0) + 1
 
 
 def _sweep_hook(module: ModuleType) -> None:
@@ -106,12 +132,24 @@ def _worker_hook(module: ModuleType) -> None:
     original = getattr(module, name)
 
     def started(*args: Any) -> None:
+
         event("I", "worker forked")
         if os.environ.get("TIMELINE_MODULES"):
             Path(os.environ["TIMELINE_MODULES"] + ".fork").write_text("\n".join(sys.modules))
         original(*args)
 
     setattr(module, name, started)
+    if hasattr(module, "_fork"):
+        fork = module._fork
+
+        def forking(*args: Any) -> None:
+            import threading
+
+            event("I", "forking; threads here: "
+                  + ", ".join(thread.name for thread in threading.enumerate()))
+            fork(*args)
+
+        module._fork = forking
 
 
 HOOKS: dict[str, Callable[[ModuleType], None]] = {
@@ -167,6 +205,9 @@ def trace(out: Path, runner_args: list[str]) -> int:
     global _sink
     _sink = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     event("I", "python started")
+    import gc
+
+    gc.callbacks.append(_on_gc)
     sys.path.insert(0, str(Path.cwd() / "src"))
     sys.meta_path.insert(0, AfterImport(HOOKS))
     pid = os.getpid()
