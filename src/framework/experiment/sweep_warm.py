@@ -39,7 +39,10 @@ def warm_up(config: config_file.ExperimentConfig, decisions: Sequence[Decision],
     the report's ``sweep.png`` needs in any case."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _load(config, decisions, registry, project_root)
+        try:
+            _load(config, decisions, registry, project_root)
+        except Exception:  # never a reason to fail: the configurations load it themselves
+            return
 
 
 def _load(config: config_file.ExperimentConfig, decisions: Sequence[Decision],
