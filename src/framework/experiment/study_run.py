@@ -104,7 +104,7 @@ def check(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     first = sweep.configuration(config, corners[0], spec, project_root)
     plan = sweep_run.check_first(first, corners[0], len(corners), registry, options,
                                  project_root, client)
-    spec = sweep_run.with_headline_metric(spec, first, registry)
+    spec = sweep_check.with_headline_metric(spec, first, registry)
     if spec.metric is None:
         raise UserError(f"{sweep.SECTION}: no task of {' + '.join(config.run.tasks)} has a "
                         "headline metric to optimize; set metric = \"<a metric it logs>\"")

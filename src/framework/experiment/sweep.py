@@ -19,6 +19,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,7 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     global _plan
     from framework.core.gitinfo import read_git_state
     from framework.execution import launcher
-    from framework.experiment import sweep_check, sweep_report
+    from framework.experiment import sweep_check, sweep_report, sweep_warm
     from framework.store import tracking
 
     if (options.workers or 1) > 1:
@@ -106,7 +107,7 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     first = sweep.configuration(config, points[0], spec, project_root)
     first_plan = check_first(first, points[0], len(points), registry, child_options,
                              project_root, client)
-    spec = with_headline_metric(spec, first, registry)
+    spec = sweep_check.with_headline_metric(spec, first, registry)
     sweep_check.check_metric(spec, first, registry)
     from framework.core import heap
     heap.settle()  # imported and checked every configuration: framework/heap.py
@@ -136,8 +137,10 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
               f"{len(points)} configurations, {options.workers or 1} at a time", flush=True)
         progress = sweep_report.Progress(len(points), spec)
         try:
+            # With workers, the parent loads what configurations load while the first runs.
+            warm = partial(sweep_warm.warm_up, first, first_plan, registry, project_root)
             for _job, outcome in launcher.launch(GridSweeper(points), run_job,
-                                                 options.workers or 1, broken_worker):
+                                                 options.workers or 1, broken_worker, warm):
                 outcomes.append(outcome)
                 progress.done(outcome)
         finally:
@@ -235,20 +238,3 @@ def reused_run(config: config_file.ExperimentConfig, decisions: Sequence[Decisio
     sources = {by_task[task].source_run if by_task[task].action == "reuse" else None
                for task in config.run.tasks}
     return sources.pop() if len(sources) == 1 else None
-
-
-def with_headline_metric(spec: sweep.SweepSpec, config: config_file.ExperimentConfig,
-                         registry: dict[str, type[RunTask]]) -> sweep.SweepSpec:
-    """``spec`` with the DAG's headline metric (and its goal) when ``[Sweep]`` names none;
-    e.g. ``cv_rmse_mean``, minimized, for a regression. Uses the configuration last checked."""
-    if spec.metric is not None:
-        return spec
-    from framework.task.dag import walk
-
-    roots = [registry[name](run_id=app.PLANNING_RUN_ID) for name in config.run.tasks]
-    for task in walk(roots):
-        headline = task.headline_metric()
-        if headline is not None:
-            metric, goal = headline
-            return replace(spec, metric=metric, goal=spec.raw.get("goal", goal))
-    return spec

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,3 +102,19 @@ def check_metric(spec: sweep.SweepSpec, config: config_file.ExperimentConfig,
                         f"{', '.join(sorted(logged))}")
     return logged[spec.metric]
 
+
+def with_headline_metric(spec: sweep.SweepSpec, config: config_file.ExperimentConfig,
+                         registry: dict[str, type[RunTask]]) -> sweep.SweepSpec:
+    """``spec`` with the DAG's headline metric (and its goal) when ``[Sweep]`` names none;
+    e.g. ``cv_rmse_mean``, minimized, for a regression. Uses the configuration last checked."""
+    if spec.metric is not None:
+        return spec
+    from framework.task.dag import walk
+
+    roots = [registry[name](run_id=app.PLANNING_RUN_ID) for name in config.run.tasks]
+    for task in walk(roots):
+        headline = task.headline_metric()
+        if headline is not None:
+            metric, goal = headline
+            return replace(spec, metric=metric, goal=spec.raw.get("goal", goal))
+    return spec

@@ -171,6 +171,8 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
         frame.to_csv(Path(scratch) / CSV_NAME, index=False)
         parent.log_artifact(Path(scratch) / CSV_NAME)
         if metric is not None:
+            from framework.experiment.sweep_plot import plot
+
             plot(spec, outcomes, metric, Path(scratch) / PLOT_NAME)
             parent.log_artifact(Path(scratch) / PLOT_NAME)
     best = best_of(spec, outcomes)
@@ -187,35 +189,6 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
         if spec.register:
             register(parent, best.run_id, spec.register)
     return best
-
-
-def plot(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], metric: str, path: Path) -> None:
-    """The metric against each swept parameter, one panel each."""
-    # matplotlib's object API without pyplot: no global figure state, and a lighter import.
-    from matplotlib.figure import Figure
-
-    keys = list(spec.space)
-    figure = Figure(figsize=(4.5 * len(keys), 3.6))
-    axes = figure.subplots(1, len(keys), squeeze=False)
-    for axis, key in zip(axes[0], keys, strict=True):
-        points = [(o.point[key], o.metrics[metric]) for o in outcomes if metric in o.metrics]
-        numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x, _ in points)
-        if numeric:
-            axis.scatter([x for x, _ in points], [y for _, y in points])
-            positive = [x for x, _ in points if x > 0]
-            if len(positive) == len(points) and points and max(positive) / min(positive) >= 100:
-                axis.set_xscale("log")
-        else:
-            labels = sorted({json.dumps(x) for x, _ in points})
-            axis.scatter([labels.index(json.dumps(x)) for x, _ in points],
-                         [y for _, y in points])
-            axis.set_xticks(range(len(labels)), labels, rotation=30)
-        axis.set_xlabel(key)
-        axis.set_ylabel(metric)
-        axis.grid(alpha=0.3)
-    figure.suptitle(f"{metric} ({spec.goal}) over {len(outcomes)} configurations")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
 
 
 def register(parent: TrackedRun, run_id: str, name: str) -> None:

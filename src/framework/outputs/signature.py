@@ -150,17 +150,31 @@ def code_digests(modules: Iterable[str], source_root: Path) -> dict[str, str]:
     process (a sweep plans every configuration, twice): the code that runs is the code this
     process imported when it started, like the syntax trees ``_module_tree`` keeps.
     """
-    return dict(_code_digests(tuple(modules), source_root))
+    return dict(_project_code(tuple(modules), source_root)[0])
+
+
+def code_imports(modules: Iterable[str], source_root: Path) -> list[str]:
+    """What the code ``code_digests`` covers imports from outside the project and the engine,
+    anywhere in it (function bodies too): the modules running that code may import. In the
+    order found; a name may be no module (``from a import f`` gives ``a`` and ``a.f``)."""
+    return list(_project_code(tuple(modules), source_root)[1])
 
 
 @cache
-def _code_digests(modules: tuple[str, ...], source_root: Path) -> dict[str, str]:
+def _project_code(modules: tuple[str, ...], source_root: Path
+                  ) -> tuple[dict[str, str], tuple[str, ...]]:
+    """(code digests, the names those files import that are not project modules)."""
     digests: dict[str, str] = {}
+    outside: dict[str, None] = {}
     pending = [(module, True) for module in modules]
     while pending:
         name, follow = pending.pop()
         path = _project_file(name, source_root)
         if path is None:
+            top = name.split(".")[0]
+            if follow and top != ENGINE_PACKAGE and not (
+                    (source_root / top).is_dir() or (source_root / f"{top}.py").is_file()):
+                outside[name] = None  # not a project name (``tasks.trainer.Trainer`` is one)
             continue
         key = str(path.relative_to(source_root))
         if key in digests:
@@ -171,7 +185,7 @@ def _code_digests(modules: tuple[str, ...], source_root: Path) -> dict[str, str]
         pending.extend((parent, False) for parent in parents)
         if follow:
             pending.extend((child, True) for child in imported)
-    return digests
+    return digests, tuple(outside)
 
 
 def explain(old: Signature, new: Signature) -> list[str]:

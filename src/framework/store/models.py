@@ -53,6 +53,21 @@ def create(client: MlflowClient, run_id: str, what: str, folder: Path, final_fol
     return str(model.model_id)
 
 
+def load_model_saving() -> None:
+    """Load now, once for this process and the processes it forks afterwards, what MLflow
+    loads the first time a process saves a model in any flavor: ``mlflow.pyfunc``, and the map
+    of installed packages it checks the model's requirements against (it reads every installed
+    distribution's file list: about 0.3 s). MLflow has no public way to build that map; without
+    this private one, it is not built here and the first save builds it, as it always did."""
+    import mlflow.pyfunc  # noqa: F401
+
+    try:
+        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+    except ImportError:
+        return
+    _init_packages_to_modules_map()
+
+
 def finalize(client: MlflowClient, model_id: str, ok: bool) -> None:
     client.finalize_logged_model(model_id, "READY" if ok else "FAILED")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from framework.outputs.signature import Signature, code_digests, explain
+from framework.outputs.signature import Signature, code_digests, code_imports, explain
 
 TASK = '''"""A task."""
 from mypkg import helper
@@ -27,6 +27,16 @@ def make_project(root: Path, helper: str = "VALUE = 1\n") -> Path:
 def test_imported_project_modules_count_and_others_do_not(tmp_path: Path):
     digests = code_digests(["task_module"], make_project(tmp_path))
     assert set(digests) == {"task_module.py", "mypkg/__init__.py", "mypkg/helper.py"}
+
+
+def test_code_imports_are_what_the_covered_code_imports_from_outside(tmp_path: Path):
+    root = make_project(tmp_path)
+    (root / "mypkg" / "helper.py").write_text(
+        "import json\nVALUE = 1\n\n\ndef load():\n    from sklearn.pipeline import Pipeline\n"
+        "    from framework.core import names\n    return Pipeline, names\n")
+    found = code_imports(["task_module"], root)
+    assert {"json", "sklearn.pipeline", "sklearn.pipeline.Pipeline"} <= set(found)
+    assert not [name for name in found if name.split(".")[0] in ("mypkg", "framework")]
 
 
 def test_comments_layout_and_docstrings_do_not_change_the_fingerprint(tmp_path: Path):
