@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from framework.core.errors import Interrupted
 
@@ -80,10 +81,25 @@ def started_before(pid: int, moment: float) -> bool:
     something then); a reused pid belongs to a newer process."""
     if not process_alive(pid):
         return False
+    started = start_time(pid)
+    # One second of slack: the boot time /proc gives is in whole seconds.
+    return started is None or started <= moment + 1  # None: no /proc, trust the pid
+
+
+def start_time(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds, to within a second), from Linux's
+    ``/proc/<pid>/stat``; None where there is no such file. Not ``/proc/<pid>``'s ctime: that
+    is when something first looked the process up, so a runner's folders looked older than
+    the runner itself and a concurrent runner removed them while it was using them."""
     try:
-        return os.stat(f"/proc/{pid}").st_ctime <= moment + 1
-    except OSError:
-        return True  # no /proc: trust the pid
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    # Field 22 of the file (the 20th after the command name): start time in clock ticks
+    # since boot.
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
