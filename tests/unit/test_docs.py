@@ -101,3 +101,21 @@ def test_the_readme_keeps_the_two_setup_commands_in_a_fenced_block() -> None:
     for command in SETUP_COMMANDS:
         assert any(line.strip() == command for line in fenced.splitlines()), (
             f"README.md lacks this set-up command in a fenced block: {command}")
+
+
+# A test the docs name in a code span: a path under tests/, or a bare file name.
+TEST_NAMED = re.compile(r"`((?:tests/(?:[\w.-]+/)*)?test_\w+\.py)`")
+
+
+def test_every_test_the_docs_name_exists() -> None:
+    """Tests move between layers (tests/unit/<layer>/, e2e, services); the docs follow."""
+    found = {path.name: path for path in (REPO / "tests").rglob("test_*.py")}
+    wrong = []
+    for page in markdown_files():
+        for name in TEST_NAMED.findall(page.read_text(encoding="utf-8")):
+            exists = (REPO / name).is_file() if "/" in name else name in found
+            if not exists:
+                where = found.get(Path(name).name)
+                hint = f" (it is {where.relative_to(REPO)})" if where else ""
+                wrong.append(f"{page.relative_to(REPO)}: {name}{hint}")
+    assert not wrong, "\n".join(wrong)
