@@ -61,6 +61,9 @@ def study_server() -> Iterator[tuple[str, str]]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# The runner silences Optuna's notice that the proxy is experimental (framework/search/study.py);
+# this test opens the proxy itself.
+@pytest.mark.filterwarnings("ignore:GrpcStorageProxy is experimental")
 def test_two_processes_share_a_study_through_the_proxy(study_server, tmp_path: Path):
     address, database = study_server
     clients = [subprocess.Popen([sys.executable, "-c", CLIENT, address], cwd=tmp_path,
