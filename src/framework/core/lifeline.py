@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import signal
 import sys
@@ -91,15 +92,26 @@ def start_time(pid: int) -> float | None:
     ``/proc/<pid>/stat``; None where there is no such file. Not ``/proc/<pid>``'s ctime: that
     is when something first looked the process up, so a runner's folders looked older than
     the runner itself and a concurrent runner removed them while it was using them."""
+    boot = boot_time()
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+        # Field 22 of the file (the 20th after the command name): start time in clock ticks
+        # since boot.
+        ticks = int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if boot is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+@functools.cache
+def boot_time() -> int | None:
+    """When this machine booted (epoch seconds, ``btime`` in ``/proc/stat``); None without
+    /proc. Read once: cleanups ask for the start time of every folder's writer."""
+    try:
+        return next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
                     if line.startswith("btime "))
     except (OSError, StopIteration, ValueError, IndexError):
         return None
-    # Field 22 of the file (the 20th after the command name): start time in clock ticks
-    # since boot.
-    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
