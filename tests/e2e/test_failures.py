@@ -136,6 +136,7 @@ def test_a_failing_task_fails_the_run_leaves_nothing_complete_and_is_redone(prob
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_an_interrupted_run_is_killed_and_its_task_left_incomplete(probe: Project, signum):
+    probe.cold = True  # signals go to a fresh interpreter, as a user's would
     use_probe(probe, "Sleeper")
     process = probe.start()
     assert process.stdout is not None
@@ -155,6 +156,7 @@ def test_an_interrupted_run_is_killed_and_its_task_left_incomplete(probe: Projec
 
 
 def test_a_run_whose_process_was_killed_hard_is_closed_by_the_next_run(probe: Project):
+    probe.cold = True  # signals go to a fresh interpreter, as a user's would
     use_probe(probe, "Sleeper")
     process = probe.start()
     assert process.stdout is not None

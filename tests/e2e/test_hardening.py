@@ -133,6 +133,7 @@ def test_a_runs_pin_cannot_leave_the_runs_artifacts(scored):
 
 def test_killed_runners_are_closed_by_a_run_in_another_experiment_and_workers_stop(
         project: Project):
+    project.cold = True  # signals go to a fresh interpreter, as a user's would
     use_probes(project, "Sleeper", experiment="first")
     in_process = project.start("--set", "Sleeper.seconds=120")
     pid_file = project.root / "worker.pid"
@@ -163,6 +164,7 @@ SLOW_EXIT = "import atexit\nimport time\n\natexit.register(time.sleep, 10)\n"
 
 
 def test_a_signal_while_the_process_exits_gives_130_and_no_traceback(project: Project):
+    project.cold = True  # signals go to a fresh interpreter, as a user's would
     project.add_module("slow_exit", SLOW_EXIT)
     use_probes(project, "Scorer", modules=("probes", "slow_exit"))
     process = project.start()

@@ -1,4 +1,8 @@
-"""End to end: ``python src/runner.py`` on the Titanic data, one real MLflow run per call."""
+"""End to end: ``python src/runner.py`` on the Titanic data, one real MLflow run per call.
+
+Every run here starts a fresh interpreter (``Project.cold``), exactly as a user's command does;
+the other end-to-end files run most commands in forks of a warm one (``support/warm.py``).
+"""
 
 from __future__ import annotations
 
@@ -26,11 +30,19 @@ def first_run(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path):
     """The template's config, run once for the module on a project without a store (the run
     creates it): (project, completed process, its run). Tests may add runs, not change it."""
     project = copy_project(tmp_path_factory.mktemp("first") / "project", titanic_dir)
+    project.cold = True
     project.remove_store()
     result = project.run()
     assert result.returncode == 0, result.stdout + result.stderr
     (run,) = project.runs()
     return project, result, run
+
+
+@pytest.fixture
+def project(project: Project) -> Project:
+    """conftest's project, run cold."""
+    project.cold = True
+    return project
 
 
 def test_a_run_logs_config_params_and_commit_and_writes_every_task_folder(first_run):

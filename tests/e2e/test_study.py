@@ -131,6 +131,7 @@ def test_two_processes_share_one_study(project: Project):
 
 
 def test_a_killed_trial_is_failed_and_asked_again(project: Project):
+    project.cold = True  # signals go to a fresh interpreter, as a user's would
     project.add_module("flaky", FLAKY)
     project.write_config(CONFIG.replace("[Trainer]\n", '[Trainer]\nestimator = "flaky.Flaky"\n'))
     command = [*SPACE, "--sweep", "trials=2"]

@@ -108,6 +108,7 @@ def test_a_killed_holder_leaves_no_stuck_claim(tmp_path: Path):
 
 
 def test_an_interrupted_sweep_is_killed_and_keeps_its_finished_children(project: Project):
+    project.cold = True  # signals go to a fresh interpreter, as a user's would
     flaky_project(project)
     runner = project.start(*SWEEP, FLAKY_SLEEP="2")
     assert runner.stdout is not None

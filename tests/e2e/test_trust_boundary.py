@@ -232,6 +232,7 @@ atexit.register(gc.unfreeze)
 
 
 def test_a_signal_after_the_run_is_closed_never_kills_with_143(project: Project):
+    project.cold = True  # signals go to a fresh interpreter, as a user's would
     project.add_module("slow_teardown", SLOW_TEARDOWN)
     use_probes(project, "Scorer", modules=("probes", "slow_teardown"))
     process = project.start()
@@ -248,6 +249,7 @@ def test_a_signal_after_the_run_is_closed_never_kills_with_143(project: Project)
 
 def test_a_killed_runner_leaves_its_scratch_folder_in_mlruns_for_the_next_run(
         project: Project, tmp_path: Path):
+    project.cold = True  # signals go to a fresh interpreter, as a user's would
     system_temp = tmp_path / "tmp"
     system_temp.mkdir()
     use_probes(project, "Sleeper")

@@ -1,8 +1,9 @@
 """A throw-away copy of the project, and ways to run and inspect it, for end-to-end tests.
 
-Every end-to-end test runs the real command, ``python src/runner.py``, in a subprocess inside
-such a copy, against the Titanic data the repo ships in ``input/`` (or the folder
-``TITANIC_DATA_DIR`` names) and the example datasets under ``examples/``. The copy is made
+Every end-to-end test runs the real command, ``python src/runner.py``, in a process of its own
+inside such a copy (most in a fork of a warm interpreter: ``support/warm.py``), against the
+Titanic data the repo ships in ``input/`` (or the folder ``TITANIC_DATA_DIR`` names) and the
+example datasets under ``examples/``. The copy is made
 from a template built once per test process (files, ``mlruns/``, a git repo with one commit),
 so a test pays one directory copy, not a copy plus three git commands. The template is made
 cheap where nothing a test checks depends on it: its luigi.toml fits 20 trees instead of 200
@@ -24,6 +25,8 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from support import warm
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("src", "examples", "luigi.toml", ".env", ".gitignore", "docker-compose.yml")
@@ -60,6 +63,9 @@ class Project:
     """A copy of the project in a temp folder, and ways to run and inspect it."""
 
     root: Path
+    # True: ``run`` and ``start`` start a fresh interpreter (tests of how the command starts,
+    # and of signals sent to it).
+    cold: bool = False
 
     @property
     def tracking_uri(self) -> str:
@@ -72,17 +78,22 @@ class Project:
 
     def run(self, *args: str, timeout: float = 240, **env: str
             ) -> subprocess.CompletedProcess[str]:
-        """``python src/runner.py ARGS`` in the project, as a user would type it."""
-        return subprocess.run(
-            [sys.executable, "src/runner.py", *args], cwd=self.root, env=self.env(**env),
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
+        """``python src/runner.py ARGS`` in the project, as a user would type it: in a fork of
+        the warm interpreter (``support/warm.py``) unless the project is ``cold`` or ``env``
+        sets a variable the interpreter reads as it starts (``PYTHONPATH`` apart)."""
+        argv = [sys.executable, "src/runner.py", *args]
+        if not self.cold and warm.usable(env):
+            return warm.run(argv, self.root, self.env(**env), timeout)
+        return subprocess.run(argv, cwd=self.root, env=self.env(**env), capture_output=True,
+                              text=True, timeout=timeout, check=False)
 
-    def start(self, *args: str, **env: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "src/runner.py", *args], cwd=self.root, env=self.env(**env),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+    def start(self, *args: str, **env: str) -> subprocess.Popen[str] | warm.WarmProcess:
+        """``python src/runner.py ARGS`` started, stdout and stderr piped: warm as ``run``."""
+        argv = [sys.executable, "src/runner.py", *args]
+        if not self.cold and warm.usable(env):
+            return warm.start(argv, self.root, self.env(**env))
+        return subprocess.Popen(argv, cwd=self.root, env=self.env(**env),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def runs(self, experiment: str = "titanic") -> list:
         """All runs of ``experiment`` (newest first), read through MLflow's own client."""
@@ -194,7 +205,9 @@ def copy_project(destination: Path, data: Path) -> Project:
         _make_project(template, data)
         _templates[data] = template
     shutil.copytree(template, destination, symlinks=True)
-    return Project(destination)
+    project = Project(destination)
+    warm.prepare(project.env())  # in the background: its imports overlap the test's setup
+    return project
 
 
 # Templates made by this process, by data folder (one per pytest worker and folder).

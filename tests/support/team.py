@@ -19,6 +19,7 @@ import pytest
 from framework.outputs.folder import MANIFEST, OutputFolder, sha256_of
 from support.project import Project, copy_project
 from support.servers import postgres_reachable
+from support.warm import WarmProcess
 
 SITECUSTOMIZE = '''
 import os, sys
@@ -73,7 +74,7 @@ class Machine:
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.project.run(*args, **self._env())
 
-    def start(self, *args: str) -> subprocess.Popen[str]:
+    def start(self, *args: str) -> subprocess.Popen[str] | WarmProcess:
         return self.project.start(*args, **self._env())
 
 

@@ -1,0 +1,76 @@
+"""The warm interpreter the end-to-end tests start most runs in (``support/warm.py``) runs
+``src/runner.py`` as ``python src/runner.py`` does: the same arguments, ``sys.path``,
+``__main__``, working folder, environment, ``PYTHONPATH`` with its ``sitecustomize``, exit
+handlers and exit code, in a process of its own with none of the project's modules loaded.
+
+The project's ``src/runner.py`` is replaced by a probe that reports what it sees; each case
+runs once cold and once warm, and the reports must match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from support.project import Project
+
+PROBE = r'''
+import atexit, json, os, signal, sys
+import __main__
+report = {
+    "argv": sys.argv, "path": sys.path[:3], "main_file": __main__.__file__,
+    "name": __name__, "cwd": os.getcwd(), "variable": os.environ.get("PROBE_VARIABLE"),
+    "project_modules": sorted(m for m in ("framework", "tabular", "titanic", "luigi")
+                              if m in sys.modules),
+    "sigint_default": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+    "stdin": os.read(0, 10).decode(), "customized": "probe_customized" in sys.modules,
+}
+print(json.dumps(report))
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+if "--raise" in sys.argv:
+    raise ValueError("probe failed")
+sys.exit(int(sys.argv[1]))
+'''
+SITECUSTOMIZE = "import sys, types; sys.modules['probe_customized'] = types.ModuleType('x')\n"
+
+
+@pytest.fixture
+def probe(project: Project) -> Project:
+    (project.root / "src" / "runner.py").write_text(PROBE)
+    return project
+
+
+def both(project: Project, *args: str, **env: str) -> tuple:
+    """(cold result, warm result) of ``python src/runner.py ARGS``."""
+    project.cold = True
+    cold = project.run(*args, **env)
+    project.cold = False
+    return cold, project.run(*args, **env)
+
+
+@pytest.mark.skipif(os.environ.get("TESTS_COLD_RUNNER") == "1", reason="no warm runs")
+def test_a_warm_run_sees_what_a_fresh_interpreter_sees(probe: Project, tmp_path: Path):
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    cold, warm = both(probe, "3", "a b", PROBE_VARIABLE="x", PYTHONPATH=str(hooks))
+    assert (cold.returncode, warm.returncode) == (3, 3), cold.stderr + warm.stderr
+    seen = json.loads(cold.stdout)
+    assert json.loads(warm.stdout) == seen
+    assert seen["argv"] == ["src/runner.py", "3", "a b"]
+    assert seen["path"][:2] == [str(probe.root / "src"), str(hooks)]
+    assert seen["customized"] and seen["variable"] == "x" and seen["project_modules"] == []
+    assert cold.stderr == warm.stderr == "exit handler ran\n"
+
+
+@pytest.mark.skipif(os.environ.get("TESTS_COLD_RUNNER") == "1", reason="no warm runs")
+def test_an_uncaught_error_is_a_traceback_and_exit_1_in_both(probe: Project):
+    cold, warm = both(probe, "0", "--raise")
+    assert (cold.returncode, warm.returncode) == (1, 1)
+    for result in (cold, warm):
+        assert result.stderr.splitlines()[-2:] == ["ValueError: probe failed",
+                                                   "exit handler ran"], result.stderr
+    assert json.loads(warm.stdout) == json.loads(cold.stdout)

@@ -1,0 +1,191 @@
+"""Running ``python src/runner.py`` in a fork of a warm interpreter (``support/warm_server.py``).
+
+One server per test process, started in the background by the first project copy, so its
+imports overlap the test's setup. ``start`` is ``subprocess.Popen`` for the runner and ``run``
+is ``subprocess.run``: the same arguments, environment and working folder, stdout and stderr
+on pipes this process reads, and a real process's pid, exit code and signals.
+``TESTS_COLD_RUNNER=1`` runs every runner as a fresh interpreter instead, to rule the server
+out when a test fails.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+SERVER = Path(__file__).with_name("warm_server.py")
+COLD = os.environ.get("TESTS_COLD_RUNNER") == "1"
+_lock = threading.Lock()
+_server: dict[str, object] = {}  # pid of this process, server process, socket path, ready
+# CPU seconds of the runs this process had the server make (their workers' included): a
+# run's cost is not in this process's getrusage(RUSAGE_CHILDREN), since it is no child.
+cpu_seconds = [0.0]
+
+
+def usable(extra_env: Mapping[str, str]) -> bool:
+    """Whether a run with these extra variables can start in the warm server: not when one
+    of them is read by the interpreter as it starts (``PYTHON*``), ``PYTHONPATH`` apart,
+    which the server honours."""
+    return not COLD and not any(name.startswith("PYTHON") and name != "PYTHONPATH"
+                                for name in extra_env)
+
+
+class WarmProcess:
+    """A runner in a fork of the warm server, as ``subprocess.Popen(text=True)`` with stdout
+    and stderr piped offers it: ``pid``, ``stdout``, ``stderr``, ``returncode``, ``poll``,
+    ``wait``, ``communicate``, ``send_signal``, ``terminate`` and ``kill``."""
+
+    def __init__(self, args: list[str], connection: socket.socket, pid: int,
+                 stdout: IO[str], stderr: IO[str]) -> None:
+        self.args, self.pid, self.stdout, self.stderr = args, pid, stdout, stderr
+        self.returncode: int | None = None
+        self._connection, self._received = connection, b""
+        self._readers: list[threading.Thread] = []
+        self._output: dict[str, str] = {}
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._connection], [], [], 0)[0]:
+            self._read_status(None)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self._read_status(timeout)
+        assert self.returncode is not None
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        """Everything the run wrote, once it ended (``TimeoutExpired`` after ``timeout``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._readers:
+            for name, stream in (("stdout", self.stdout), ("stderr", self.stderr)):
+                reader = threading.Thread(target=self._drain, args=(name, stream), daemon=True)
+                reader.start()
+                self._readers.append(reader)
+        for reader in self._readers:
+            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        self.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return self._output["stdout"], self._output["stderr"]
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:  # as Popen: never signal a pid that may be reused
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _drain(self, name: str, stream: IO[str]) -> None:
+        with stream:
+            self._output[name] = stream.read()
+
+    def _read_status(self, timeout: float | None) -> None:
+        """The server's ``{"returncode", "cpu_s"}`` line, sent when the run ended."""
+        self._connection.settimeout(timeout)
+        while b"\n" not in self._received:
+            try:
+                chunk = self._connection.recv(4096)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
+            if not chunk:
+                raise RuntimeError(f"the warm server lost run {self.pid}")
+            self._received += chunk
+        reply = json.loads(self._received.split(b"\n", 1)[0])
+        self._connection.close()
+        cpu_seconds[0] += reply["cpu_s"]
+        self.returncode = reply["returncode"]
+
+
+def start(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> WarmProcess:
+    """``subprocess.Popen(argv, cwd=cwd, env=env, stdout=PIPE, stderr=PIPE, text=True)`` for
+    ``argv = [python, "src/runner.py", *args]``, in a fork of the warm server."""
+    path = _ready(env)
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+        body = json.dumps({"cwd": str(cwd), "argv": list(argv[2:]), "env": dict(env)}).encode()
+        socket.send_fds(connection, [struct.pack("!Q", len(body))], [out_write, err_write])
+        connection.sendall(body)
+    finally:
+        os.close(out_write)  # the run holds them now: end of file when it (and its forks) end
+        os.close(err_write)
+    received = b""
+    while b"\n" not in received:
+        chunk = connection.recv(4096)
+        if not chunk:
+            raise RuntimeError("the warm server closed the connection before the run started")
+        received += chunk
+    line, rest = received.split(b"\n", 1)
+    streams = [open(fd, encoding="utf-8") for fd in (out_read, err_read)]  # noqa: SIM115
+    process = WarmProcess(list(argv), connection, json.loads(line)["pid"], *streams)
+    process._received = rest
+    return process
+
+
+def run(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float
+        ) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+    timeout=timeout)`` for ``argv = [python, "src/runner.py", *args]``, in a fork of the
+    warm server."""
+    process = start(argv, cwd, env)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()  # as subprocess.run does
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(list(argv), process.wait(), stdout, stderr)
+
+
+def prepare(env: Mapping[str, str]) -> None:
+    """Start this process's server in the background, unless it runs already."""
+    with _lock:
+        if _server.get("pid") == os.getpid():
+            return
+        scratch = tempfile.mkdtemp(prefix="warm-python-")
+        path = os.path.join(scratch, "server.sock")
+        process = subprocess.Popen([sys.executable, str(SERVER), path, scratch], cwd=scratch,
+                                   env=dict(env), stdout=subprocess.PIPE, text=True)
+        _server.update(pid=os.getpid(), process=process, path=path, ready=False)
+        atexit.register(_stop, process, scratch)
+
+
+def _ready(env: Mapping[str, str]) -> str:
+    """The server's socket path, once it listens (the first call waits for its imports)."""
+    prepare(env)
+    with _lock:
+        process = _server["process"]
+        assert isinstance(process, subprocess.Popen)
+        if not _server["ready"]:
+            line = process.stdout.readline() if process.stdout else ""
+            if line.strip() != "ready":
+                raise RuntimeError(f"the warm runner server did not start ({line!r}, exit "
+                                   f"{process.poll()}); TESTS_COLD_RUNNER=1 runs without it")
+            _server["ready"] = True
+        return str(_server["path"])
+
+
+def _stop(process: subprocess.Popen[str], scratch: str) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(scratch, ignore_errors=True)

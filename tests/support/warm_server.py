@@ -1,0 +1,193 @@
+"""A warm Python for end-to-end tests: ``python src/runner.py`` without its imports each time.
+
+Most of a test run's runner process is the interpreter importing MLflow, pandas and
+scikit-learn (about 1.8 of a reused run's 2.3 CPU-s), and the suite starts a few hundred of
+them. This server imports those libraries once, then forks one process per request, which
+runs ``src/runner.py`` of the project it is sent as ``__main__``, with that project's
+``src/`` first on ``sys.path``, its environment, working folder and arguments, stdout and
+stderr to the files it is sent. The fork is a real process: its own pid, exit code, signals,
+Luigi workers and sweep workers. What it does not repeat is only what every fresh interpreter
+repeats: loading third-party modules that read nothing of the project at import.
+
+What is never loaded here, so every run loads it itself as a user's would:
+  * the project's own modules (``framework``, ``tabular``, ``titanic``, tasks, user modules):
+    each test's copy has its own ``src/``, and signatures hash it;
+  * Luigi, which reads its configuration when imported (the runner sets it up first).
+A ``PYTHONPATH`` in the run's environment is honoured as the interpreter would: its folders
+come after the script's on ``sys.path``, and a ``sitecustomize`` module in them is imported
+before the script runs (the team tests' audit hook). Runs that depend on how the interpreter
+itself starts otherwise (other ``PYTHON*`` variables such as ``PYTHONPROFILEIMPORTTIME``,
+peak memory, signals sent to the process, the command line and ``--help``) start
+``python src/runner.py`` as usual: see ``support.project``.
+
+Protocol, over a Unix socket, one connection per run: the client sends the length of its
+request with the write ends of two pipes attached (the run's stdout and stderr), then the
+request, JSON (``cwd``, ``argv``, ``env``); the server forks a supervisor that forks the run,
+writes ``{"pid": N}`` at once and ``{"returncode": N, "cpu_s": S}`` when it ended. Run as
+``python warm_server.py SOCKET``: it prints ``ready`` once it listens, and ends when the
+process that started it is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+from pathlib import Path
+
+# Third-party modules a runner process loads on a full run, an adaptive search or a verb;
+# importing them reads neither the working folder nor the project (checked: no luigi).
+PRELOAD = (
+    "mlflow", "mlflow.tracking", "mlflow.store.tracking.sqlalchemy_store", "mlflow.sklearn",
+    "mlflow.models", "mlflow.data.pandas_dataset", "mlflow.store.artifact.local_artifact_repo",
+    "pandas", "numpy", "scipy.sparse", "sklearn.base", "sklearn.ensemble",
+    "sklearn.linear_model", "sklearn.model_selection", "sklearn.metrics",
+    "sklearn.preprocessing", "sklearn.pipeline", "sklearn.compose", "sklearn.impute",
+    "matplotlib.figure", "matplotlib.backends.backend_agg", "optuna", "git", "rich.table",
+    "rich.console", "dotenv", "toml", "tomllib", "sqlalchemy", "alembic", "mlflow.pyfunc",
+)
+PARENT = os.getppid()  # the test process that started this server
+# The server's own PYTHONPATH entries, right after its script's folder on ``sys.path``.
+SERVER_PYTHONPATH = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
+    # What MLflow builds the first time a process saves a model: the map of installed
+    # distributions to their modules (it reads every one's file list). The sweep's warm-up
+    # (framework/experiment/sweep_warm.py) loads it before forking workers for the same reason.
+    from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+
+    _init_packages_to_modules_map()
+    if "luigi" in sys.modules:  # it would have read a configuration before the run set one
+        raise SystemExit("warm_server: a preloaded module imported luigi")
+    if threading.active_count() != 1:  # a fork copies no thread, and maybe a held lock
+        raise SystemExit("warm_server: preloading started a thread")
+    gc.collect()
+    gc.freeze()  # the forks share these pages, and their collections skip them
+
+
+def serve(path: str) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    listener.settimeout(1.0)
+    print("ready", flush=True)
+    while True:
+        with contextlib.suppress(ChildProcessError):  # reap finished supervisors
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            if os.getppid() != PARENT:  # the test process is gone (we were re-parented)
+                return
+            continue
+        if os.fork() == 0:
+            listener.close()
+            supervise(connection)
+        connection.close()
+
+
+def supervise(connection: socket.socket) -> None:
+    """In a fork: read the request, fork the run, report its pid and then its exit code."""
+    code = 1
+    try:
+        connection.settimeout(None)
+        header, fds, _, _ = socket.recv_fds(connection, 8, 2)
+        size = struct.unpack("!Q", header)[0]
+        body = b""
+        while len(body) < size:
+            chunk = connection.recv(size - len(body))
+            if not chunk:
+                return
+            body += chunk
+        pid = os.fork()
+        if pid == 0:
+            connection.close()
+            run(json.loads(body), stdout=fds[0], stderr=fds[1])
+        for fd in fds:  # only the run holds them: its end is the reader's end of file
+            os.close(fd)
+        connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        _, status, usage = os.wait4(pid, 0)
+        cpu = usage.ru_utime + usage.ru_stime  # with its Luigi and sweep workers'
+        connection.sendall(json.dumps({"returncode": os.waitstatus_to_exitcode(status),
+                                       "cpu_s": cpu}).encode() + b"\n")
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def run(request: dict, stdout: int, stderr: int) -> None:
+    """In the run's fork: become ``python src/runner.py ARGV`` in ``cwd``; never returns."""
+    code = 1
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+        for source, target in ((null, 0), (stdout, 1), (stderr, 2)):
+            os.dup2(source, target)
+            os.close(source)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        script = str(Path(request["cwd"], "src", "runner.py"))
+        set_path(os.path.dirname(script), os.environ.get("PYTHONPATH", ""))
+        sys.argv = ["src/runner.py", *request["argv"]]
+        gc.enable()
+        code = execute(script)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def set_path(script_folder: str, python_path: str) -> None:
+    """``sys.path`` as ``python SCRIPT`` with this ``PYTHONPATH`` has it, and its
+    ``sitecustomize`` imported (the server's own ``PYTHONPATH`` entries are replaced)."""
+    folders = [os.path.abspath(p) for p in python_path.split(os.pathsep) if p]
+    sys.path[:] = [script_folder, *folders, *sys.path[1 + len(SERVER_PYTHONPATH):]]
+    if any(os.path.isfile(os.path.join(folder, "sitecustomize.py")) for folder in folders):
+        sys.modules.pop("sitecustomize", None)
+        importlib.import_module("sitecustomize")
+
+
+def execute(script: str) -> int:
+    """Run ``script`` as ``__main__`` the way the interpreter does, exit handlers included;
+    return the exit code it would end with."""
+    import atexit
+    import types
+
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    main.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    try:
+        source = Path(script).read_bytes()
+        exec(compile(source, script, "exec"), main.__dict__)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (
+            0 if stop.code is None else (print(stop.code, file=sys.stderr) or 1))
+    except BaseException:  # what the interpreter prints for an uncaught exception
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    threading._shutdown()  # type: ignore[attr-defined]  # as at exit: wait for threads
+    atexit._run_exitfuncs()  # the runner's own handler ends the process here
+    return code
+
+
+if __name__ == "__main__":
+    os.chdir(sys.argv[2] if len(sys.argv) > 2 else "/")
+    preload()
+    try:
+        serve(sys.argv[1])
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(sys.argv[1])
