@@ -36,6 +36,7 @@ class Settings:
     work: Path
     keep: bool
     source: Path | None = None
+    quick: bool = False  # a smoke test: no warm-up, and the shipped experiment with 20 trees
     logs: Path = field(init=False)
 
     def __post_init__(self) -> None:
