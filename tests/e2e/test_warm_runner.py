@@ -74,3 +74,41 @@ def test_an_uncaught_error_is_a_traceback_and_exit_1_in_both(probe: Project):
         assert result.stderr.splitlines()[-2:] == ["ValueError: probe failed",
                                                    "exit handler ran"], result.stderr
     assert json.loads(warm.stdout) == json.loads(cold.stdout)
+
+
+# Like src/runner.py: an exit handler that ends the process registered first, the settings
+# the runner puts in the environment before anything imports MLflow, then the libraries.
+LIBRARY_PROBE = r'''
+import atexit, json, os, sys, weakref
+atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # framework/config/file.py
+import logging, mlflow, numpy, sklearn
+class Held: pass
+held = Held()
+weakref.finalize(held, print, "finalizer ran", file=sys.stderr)
+print(json.dumps({
+    "mlflow_level": logging.getLogger("mlflow").level,
+    "environment": sorted(os.environ),
+    "working_memory": sklearn.get_config()["working_memory"],
+}))
+print(json.dumps({"hash": hash("runner"), "numpy": float(numpy.random.random())}))
+'''
+
+
+@pytest.mark.skipif(os.environ.get("TESTS_COLD_RUNNER") == "1", reason="no warm runs")
+def test_libraries_see_the_runs_environment_and_exit_as_in_a_fresh_interpreter(
+        project: Project):
+    (project.root / "src" / "runner.py").write_text(LIBRARY_PROBE)
+    cold, warm = both(project)
+    seen, got = json.loads(cold.stdout.splitlines()[0]), json.loads(warm.stdout.splitlines()[0])
+    again = project.run()
+    problems = [f"stderr {cold.stderr!r} vs {warm.stderr!r}"] * (cold.stderr != warm.stderr)
+    problems += [f"{k}: {seen[k]} vs {got[k]}" for k in seen if seen[k] != got[k]]
+    # numpy's global generator is seeded again in every fork; str hashes are not (the hash
+    # seed is fixed when an interpreter starts: docs/development.md says so).
+    problems += ["same seeds"] * (warm.stdout.splitlines()[1] == again.stdout.splitlines()[1])
+    # A variable a library reads on import, set for one run: it must see it.
+    tuned = project.run(SKLEARN_WORKING_MEMORY="64")
+    problems += ["SKLEARN_WORKING_MEMORY ignored"] * (
+        json.loads(tuned.stdout.splitlines()[0])["working_memory"] != 64)
+    assert not problems

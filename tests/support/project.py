@@ -82,7 +82,7 @@ class Project:
         the warm interpreter (``support/warm.py``) unless the project is ``cold`` or ``env``
         sets a variable the interpreter reads as it starts (``PYTHONPATH`` apart)."""
         argv = [sys.executable, "src/runner.py", *args]
-        if not self.cold and warm.usable(env):
+        if not self.cold and warm.usable(self.root, env, self.env(**env)):
             return warm.run(argv, self.root, self.env(**env), timeout)
         return subprocess.run(argv, cwd=self.root, env=self.env(**env), capture_output=True,
                               text=True, timeout=timeout, check=False)
@@ -90,7 +90,7 @@ class Project:
     def start(self, *args: str, **env: str) -> subprocess.Popen[str] | warm.WarmProcess:
         """``python src/runner.py ARGS`` started, stdout and stderr piped: warm as ``run``."""
         argv = [sys.executable, "src/runner.py", *args]
-        if not self.cold and warm.usable(env):
+        if not self.cold and warm.usable(self.root, env, self.env(**env)):
             return warm.start(argv, self.root, self.env(**env))
         return subprocess.Popen(argv, cwd=self.root, env=self.env(**env),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -11,6 +11,7 @@ out when a test fails.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -25,23 +26,48 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from dotenv import dotenv_values
+
+from framework.config.file import ENV_DEFAULTS
 
 SERVER = Path(__file__).with_name("warm_server.py")
 COLD = os.environ.get("TESTS_COLD_RUNNER") == "1"
 _lock = threading.Lock()
-_server: dict[str, object] = {}  # pid of this process, server process, socket path, ready
+_server: dict[str, Any] = {}  # pid of this process, server process, socket path, read, modules
 # CPU seconds of the runs this process had the server make (their workers' included): a
 # run's cost is not in this process's getrusage(RUSAGE_CHILDREN), since it is no child.
 cpu_seconds = [0.0]
 
 
-def usable(extra_env: Mapping[str, str]) -> bool:
-    """Whether a run with these extra variables can start in the warm server: not when one
-    of them is read by the interpreter as it starts (``PYTHON*``), ``PYTHONPATH`` apart,
-    which the server honours."""
-    return not COLD and not any(name.startswith("PYTHON") and name != "PYTHONPATH"
-                                for name in extra_env)
+def usable(project_root: Path, extra_env: Mapping[str, str], env: Mapping[str, str]) -> bool:
+    """Whether a run of the project at ``project_root`` with environment ``env`` (``extra_env``
+    added to this process's) can start in the warm server. Not when:
+
+    * an extra variable is read by the interpreter as it starts (``PYTHON*``; the server
+      honours ``PYTHONPATH``);
+    * the environment the run has when it imports the libraries (``env``, then ``.env.local``,
+      ``.env`` and the runner's defaults, as ``framework/config/file.py`` loads them) differs
+      from the server's in a variable the libraries read when the server imported them;
+    * a module of the project's ``src/`` has the name of one the server loaded (``src/yaml.py``
+      would be imported instead of the library in a fresh interpreter).
+    """
+    if COLD or any(name.startswith("PYTHON") and name != "PYTHONPATH" for name in extra_env):
+        return False
+    server = _ready(env)
+    effective = {**ENV_DEFAULTS, **_dotenv(project_root / ".env"),
+                 **_dotenv(project_root / ".env.local"), **env}
+    if any(effective.get(name) != seen for name, seen in server["read"].items()):
+        return False
+    source = project_root / "src"
+    names = {path.name.removesuffix(".py") for path in source.iterdir()} if source.is_dir() else ()
+    return not set(names) & set(server["modules"])
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    values = dotenv_values(path) if path.is_file() else {}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 class WarmProcess:
@@ -84,8 +110,9 @@ class WarmProcess:
         return self._output["stdout"], self._output["stderr"]
 
     def send_signal(self, signum: int) -> None:
-        if self.poll() is None:  # as Popen: never signal a pid that may be reused
-            os.kill(self.pid, signum)
+        if self.poll() is None:  # as Popen: a run that ended is not signalled
+            with contextlib.suppress(ProcessLookupError):  # reaped, its status not yet sent
+                os.kill(self.pid, signum)
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -99,6 +126,10 @@ class WarmProcess:
 
     def _read_status(self, timeout: float | None) -> None:
         """The server's ``{"returncode", "cpu_s"}`` line, sent when the run ended."""
+        if timeout is not None and timeout <= 0:  # a zero timeout makes the socket non-blocking
+            if not select.select([self._connection], [], [], 0)[0]:
+                raise subprocess.TimeoutExpired(self.args, 0)
+            timeout = None
         self._connection.settimeout(timeout)
         while b"\n" not in self._received:
             try:
@@ -117,7 +148,7 @@ class WarmProcess:
 def start(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> WarmProcess:
     """``subprocess.Popen(argv, cwd=cwd, env=env, stdout=PIPE, stderr=PIPE, text=True)`` for
     ``argv = [python, "src/runner.py", *args]``, in a fork of the warm server."""
-    path = _ready(env)
+    path = _ready(env)["path"]
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -163,26 +194,32 @@ def prepare(env: Mapping[str, str]) -> None:
         if _server.get("pid") == os.getpid():
             return
         scratch = tempfile.mkdtemp(prefix="warm-python-")
+        # What the runner puts in the environment before it imports MLflow or GitPython,
+        # which read some of it on import (framework/config/file.py). No PYTHONPATH: each
+        # run's is put on its sys.path as the interpreter would.
+        env = {**ENV_DEFAULTS, **{k: v for k, v in env.items() if k != "PYTHONPATH"}}
         path = os.path.join(scratch, "server.sock")
         process = subprocess.Popen([sys.executable, str(SERVER), path, scratch], cwd=scratch,
                                    env=dict(env), stdout=subprocess.PIPE, text=True)
-        _server.update(pid=os.getpid(), process=process, path=path, ready=False)
+        _server.clear()
+        _server.update(pid=os.getpid(), process=process, path=path)
         atexit.register(_stop, process, scratch)
 
 
-def _ready(env: Mapping[str, str]) -> str:
-    """The server's socket path, once it listens (the first call waits for its imports)."""
+def _ready(env: Mapping[str, str]) -> dict[str, Any]:
+    """The server's socket ``path``, the variables its imports ``read`` and the ``modules`` it
+    holds, once it listens (the first call waits for its imports)."""
     prepare(env)
     with _lock:
         process = _server["process"]
         assert isinstance(process, subprocess.Popen)
-        if not _server["ready"]:
+        if "read" not in _server:
             line = process.stdout.readline() if process.stdout else ""
-            if line.strip() != "ready":
+            if not line.startswith("{"):
                 raise RuntimeError(f"the warm runner server did not start ({line!r}, exit "
                                    f"{process.poll()}); TESTS_COLD_RUNNER=1 runs without it")
-            _server["ready"] = True
-        return str(_server["path"])
+            _server.update(json.loads(line))
+        return _server
 
 
 def _stop(process: subprocess.Popen[str], scratch: str) -> None:

@@ -24,7 +24,8 @@ Protocol, over a Unix socket, one connection per run: the client sends the lengt
 request with the write ends of two pipes attached (the run's stdout and stderr), then the
 request, JSON (``cwd``, ``argv``, ``env``); the server forks a supervisor that forks the run,
 writes ``{"pid": N}`` at once and ``{"returncode": N, "cpu_s": S}`` when it ended. Run as
-``python warm_server.py SOCKET``: it prints ``ready`` once it listens, and ends when the
+``python warm_server.py SOCKET``: once it listens it prints one JSON line (the variables its
+imports read, with their values, and the top-level modules it holds), and it ends when the
 process that started it is gone.
 """
 
@@ -53,13 +54,54 @@ PRELOAD = (
     "rich.console", "dotenv", "toml", "tomllib", "sqlalchemy", "alembic", "mlflow.pyfunc",
 )
 PARENT = os.getppid()  # the test process that started this server
-# The server's own PYTHONPATH entries, right after its script's folder on ``sys.path``.
-SERVER_PYTHONPATH = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
+# What preloading left behind that a fresh interpreter does only once the run imports the
+# libraries: exit handlers (registered after the runner's own there, so they run before it)
+# and variables the libraries put in the environment (sklearn's KMP_*).
+PRELOAD_EXIT_HANDLERS: list[tuple] = []
+PRELOAD_ENVIRONMENT: dict[str, str] = {}
+# The variables the libraries read while they were imported, with the values they saw (None:
+# unset). A run whose environment differs in one of them is not started here (support/warm.py).
+PRELOAD_READ: dict[str, str | None] = {}
+# Read on import but different for every test or folder, and nothing a run does depends on
+# them (MLflow's telemetry, off in the runner, looks at PYTEST_CURRENT_TEST).
+PER_TEST = {"PYTEST_CURRENT_TEST", "PWD", "OLDPWD", "_"}
 
 
 def preload() -> None:
-    for name in PRELOAD:
-        importlib.import_module(name)
+    import atexit
+
+    before = dict(os.environ)
+    register = atexit.register
+
+    def recording(function, *args, **kwargs):
+        PRELOAD_EXIT_HANDLERS.append((function, args, kwargs))
+        return register(function, *args, **kwargs)
+
+    atexit.register = recording
+    environ = type(os.environ)
+    get = environ.__getitem__
+
+    def reading(self: os._Environ[str], name: str) -> str:  # os.getenv, .get, in, []
+        try:
+            value = get(self, name)
+        except KeyError:
+            PRELOAD_READ.setdefault(name, None)
+            raise
+        PRELOAD_READ.setdefault(name, value)
+        return value
+
+    environ.__getitem__ = reading  # type: ignore[method-assign]
+    try:
+        for name in PRELOAD:
+            importlib.import_module(name)
+    finally:
+        atexit.register = register
+        environ.__getitem__ = get  # type: ignore[method-assign]
+    PRELOAD_ENVIRONMENT.update((k, v) for k, v in os.environ.items() if before.get(k) != v
+                               and not k.startswith("_MLFLOW_TELEMETRY"))
+    PER_TEST.update(k for k in os.environ if k.startswith("_MLFLOW_TELEMETRY"))
     # What MLflow builds the first time a process saves a model: the map of installed
     # distributions to their modules (it reads every one's file list). The sweep's warm-up
     # (framework/experiment/sweep_warm.py) loads it before forking workers for the same reason.
@@ -79,7 +121,10 @@ def serve(path: str) -> None:
     listener.bind(path)
     listener.listen(64)
     listener.settimeout(1.0)
-    print("ready", flush=True)
+    modules = sorted({name.partition(".")[0] for name in sys.modules})
+    read = {name: value for name, value in PRELOAD_READ.items()
+            if name not in PRELOAD_ENVIRONMENT and name not in PER_TEST}
+    print(json.dumps({"read": read, "modules": modules}), flush=True)
     while True:
         with contextlib.suppress(ChildProcessError):  # reap finished supervisors
             while os.waitpid(-1, os.WNOHANG)[0]:
@@ -136,9 +181,17 @@ def run(request: dict, stdout: int, stderr: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        for name, value in PRELOAD_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
         script = str(Path(request["cwd"], "src", "runner.py"))
-        set_path(os.path.dirname(script), os.environ.get("PYTHONPATH", ""))
         sys.argv = ["src/runner.py", *request["argv"]]
+        sys.orig_argv = [sys.executable, *sys.argv]
+        if "numpy" in sys.modules:  # its global RandomState was seeded once, in the server
+            sys.modules["numpy"].random.seed()
+        import atexit
+
+        atexit._clear()  # the preloaded libraries' handlers: re-registered at the end
+        set_path(os.path.dirname(script), os.environ.get("PYTHONPATH", ""))
         gc.enable()
         code = execute(script)
     finally:
@@ -150,9 +203,9 @@ def run(request: dict, stdout: int, stderr: int) -> None:
 
 def set_path(script_folder: str, python_path: str) -> None:
     """``sys.path`` as ``python SCRIPT`` with this ``PYTHONPATH`` has it, and its
-    ``sitecustomize`` imported (the server's own ``PYTHONPATH`` entries are replaced)."""
+    ``sitecustomize`` imported."""
     folders = [os.path.abspath(p) for p in python_path.split(os.pathsep) if p]
-    sys.path[:] = [script_folder, *folders, *sys.path[1 + len(SERVER_PYTHONPATH):]]
+    sys.path[:] = [script_folder, *folders, *sys.path[1:]]  # started without PYTHONPATH
     if any(os.path.isfile(os.path.join(folder, "sitecustomize.py")) for folder in folders):
         sys.modules.pop("sitecustomize", None)
         importlib.import_module("sitecustomize")
@@ -162,23 +215,28 @@ def execute(script: str) -> int:
     """Run ``script`` as ``__main__`` the way the interpreter does, exit handlers included;
     return the exit code it would end with."""
     import atexit
+    import importlib.machinery
     import types
 
     main = types.ModuleType("__main__")
     main.__file__ = script
+    main.__cached__ = None  # type: ignore[attr-defined]
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", script)
     main.__builtins__ = __builtins__  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
     try:
         source = Path(script).read_bytes()
-        exec(compile(source, script, "exec"), main.__dict__)
+        exec(compile(source, script, "exec", dont_inherit=True), main.__dict__)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (
             0 if stop.code is None else (print(stop.code, file=sys.stderr) or 1))
-    except BaseException:  # what the interpreter prints for an uncaught exception
-        sys.excepthook(*sys.exc_info())
+    except BaseException as error:  # what the interpreter prints for an uncaught exception
+        sys.excepthook(type(error), error, error.__traceback__.tb_next)  # not this frame
         code = 1
     threading._shutdown()  # type: ignore[attr-defined]  # as at exit: wait for threads
+    for function, args, kwargs in PRELOAD_EXIT_HANDLERS:
+        atexit.register(function, *args, **kwargs)
     atexit._run_exitfuncs()  # the runner's own handler ends the process here
     return code
 
