@@ -70,6 +70,8 @@ PER_TEST = {"PYTEST_CURRENT_TEST", "PWD", "OLDPWD", "_"}
 
 
 def preload() -> None:
+    """Import ``PRELOAD``, recording the exit handlers the imports register, the variables they
+    read and the ones they set; then check that no Luigi and no other Python thread exists."""
     import atexit
 
     before = dict(os.environ)
@@ -110,7 +112,9 @@ def preload() -> None:
     _init_packages_to_modules_map()
     if "luigi" in sys.modules:  # it would have read a configuration before the run set one
         raise SystemExit("warm_server: a preloaded module imported luigi")
-    if threading.active_count() != 1:  # a fork copies no thread, and maybe a held lock
+    # A fork copies no thread, and maybe a lock one held. Only Python's threads are counted;
+    # the native ones (OpenBLAS's pool) handle a fork themselves, as in the runner's own forks.
+    if threading.active_count() != 1:
         raise SystemExit("warm_server: preloading started a thread")
     gc.collect()
     gc.freeze()  # the forks share these pages, and their collections skip them
