@@ -67,6 +67,9 @@ PRELOAD_READ: dict[str, str | None] = {}
 # Read on import but different for every test or folder, and nothing a run does depends on
 # them (MLflow's telemetry, off in the runner, looks at PYTEST_CURRENT_TEST).
 PER_TEST = {"PYTEST_CURRENT_TEST", "PWD", "OLDPWD", "_"}
+# Where ``os.environ.copy()`` and ``os.environ.items()`` look each variable up.
+WHOLE_ENVIRONMENT = {"<frozen os>", "<frozen _collections_abc>", os.__file__,
+                     getattr(sys.modules["_collections_abc"], "__file__", "")}
 
 
 def preload() -> None:
@@ -86,6 +89,9 @@ def preload() -> None:
     get = environ.__getitem__
 
     def reading(self: os._Environ[str], name: str) -> str:  # os.getenv, .get, in, []
+        caller = sys._getframe(1).f_code
+        if caller.co_name in ("__iter__", "copy") and caller.co_filename in WHOLE_ENVIRONMENT:
+            return get(self, name)  # a copy or walk of all of it (GitPython, tqdm): no read
         try:
             value = get(self, name)
         except KeyError:
