@@ -81,7 +81,9 @@ def test_an_uncaught_error_is_a_traceback_and_exit_1_in_both(probe: Project):
 LIBRARY_PROBE = r'''
 import atexit, json, os, sys, weakref
 atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
-os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # framework/config/file.py
+from framework.config.file import ENV_DEFAULTS  # what the runner sets before MLflow loads
+for name, value in ENV_DEFAULTS.items():
+    os.environ.setdefault(name, value)
 import logging, mlflow, numpy, sklearn
 class Held: pass
 held = Held()
@@ -103,7 +105,9 @@ def test_libraries_see_the_runs_environment_and_exit_as_in_a_fresh_interpreter(
     seen, got = json.loads(cold.stdout.splitlines()[0]), json.loads(warm.stdout.splitlines()[0])
     again = project.run()
     problems = [f"stderr {cold.stderr!r} vs {warm.stderr!r}"] * (cold.stderr != warm.stderr)
-    problems += [f"{k}: {seen[k]} vs {got[k]}" for k in seen if seen[k] != got[k]]
+    problems += [f"{k}: cold only {sorted(set(seen[k]) - set(got[k]))}, warm only "
+                 f"{sorted(set(got[k]) - set(seen[k]))}" if isinstance(seen[k], list)
+                 else f"{k}: {seen[k]} vs {got[k]}" for k in seen if seen[k] != got[k]]
     # numpy's global generator is seeded again in every fork; str hashes are not (the hash
     # seed is fixed when an interpreter starts: docs/development.md says so).
     problems += ["same seeds"] * (warm.stdout.splitlines()[1] == again.stdout.splitlines()[1])

@@ -193,6 +193,12 @@ def run(request: dict, stdout: int, stderr: int) -> None:
         os.environ.update(request["env"])
         for name, value in PRELOAD_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
+        # MLflow decides on its telemetry when imported (off: it unsets its session variable,
+        # which the test process may pass on); it is made to decide again, with this run's
+        # environment, by its own re-initialising call.
+        from mlflow.telemetry import set_telemetry_client
+
+        set_telemetry_client()
         script = str(Path(request["cwd"], "src", "runner.py"))
         sys.argv = ["src/runner.py", *request["argv"]]
         sys.orig_argv = [sys.executable, *sys.argv]
