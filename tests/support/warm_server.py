@@ -31,6 +31,7 @@ process that started it is gone.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import importlib
@@ -75,8 +76,6 @@ WHOLE_ENVIRONMENT = {"<frozen os>", "<frozen _collections_abc>", os.__file__,
 def preload() -> None:
     """Import ``PRELOAD``, recording the exit handlers the imports register, the variables they
     read and the ones they set; then check that no Luigi and no other Python thread exists."""
-    import atexit
-
     before = dict(os.environ)
     register = atexit.register
 
@@ -204,9 +203,7 @@ def run(request: dict, stdout: int, stderr: int) -> None:
         sys.orig_argv = [sys.executable, *sys.argv]
         if "numpy" in sys.modules:  # its global RandomState was seeded once, in the server
             sys.modules["numpy"].random.seed()
-        import atexit
-
-        atexit._clear()  # the preloaded libraries' handlers: re-registered at the end
+            atexit._clear()  # the preloaded libraries' handlers: re-registered at the end
         set_path(os.path.dirname(script), os.environ.get("PYTHONPATH", ""))
         gc.enable()
         code = execute(script)
@@ -230,7 +227,6 @@ def set_path(script_folder: str, python_path: str) -> None:
 def execute(script: str) -> int:
     """Run ``script`` as ``__main__`` the way the interpreter does, exit handlers included;
     return the exit code it would end with."""
-    import atexit
     import importlib.machinery
     import types
 
