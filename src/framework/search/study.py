@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import random
 import socket
 import threading
 import time
@@ -53,6 +54,7 @@ METRICS_ATTR, SECONDS_ATTR, ERROR_ATTR = "runner.metrics", "runner.seconds", "ru
 HEARTBEAT_ATTR = "runner.heartbeat"  # time.time() of the last sign of life
 SURPLUS_ATTR = "runner.surplus"  # asked past ``trials`` in a race between machines
 LOCKS_DIR = Path("mlruns") / "claims"  # machine-local: one asker at a time per study
+CREATE_ATTEMPTS = 10  # processes racing to create one new storage (lost_creation_race)
 
 
 def storage_url(tracking_uri: str, project_root: Path) -> str:
@@ -100,11 +102,28 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-    except Exception as error:  # any driver's failure to connect
-        raise UserError(f"study storage {shown(url)}: {type(error).__name__}: "
-                        f"{str(error).splitlines()[0]}; fix {STORAGE_VARIABLE}") from None
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        except Exception as error:  # any driver's failure to connect
+            if attempt + 1 < CREATE_ATTEMPTS and lost_creation_race(error):
+                time.sleep(random.uniform(0.05, 0.3))
+                continue
+            raise UserError(f"study storage {shown(url)}: {type(error).__name__}: "
+                            f"{str(error).splitlines()[0]}; fix {STORAGE_VARIABLE}") from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def lost_creation_race(error: Exception) -> bool:
+    """True when ``error`` is another process creating the same new storage first.
+
+    Optuna creates its tables, then inserts its version rows, each checked first and without
+    a lock; processes started together on a new storage collide on a table ("already
+    exists") or a row (a unique key). Opening again finds what the winner made."""
+    import sqlalchemy.exc
+
+    return isinstance(error, sqlalchemy.exc.IntegrityError) or (
+        isinstance(error, sqlalchemy.exc.DatabaseError) and "already exists" in str(error))
 
 
 class SeededPerTrial(BaseSampler):
