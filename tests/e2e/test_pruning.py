@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from framework.core.errors import TrialPruned
 from framework.search import pruning, study
+from framework.search.storage import STORAGE_FILE
 from framework.search.trial import TrialRef
 from framework.task.context import RunContext, activate
 from framework.task.run_task import RunTask
@@ -125,7 +126,7 @@ def pruned(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path
     project = copy_project(tmp_path_factory.mktemp("pruning") / "project", titanic_dir)
     project.write_config(CONFIG)
     (project.root / "mlruns").mkdir(exist_ok=True)
-    storage = f"sqlite:///{project.root / 'mlruns' / study.STORAGE_FILE}"
+    storage = f"sqlite:///{project.root / 'mlruns' / STORAGE_FILE}"
     seeded = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
     alpha = optuna.distributions.FloatDistribution(0.01, 10.0, log=True)
     for value in (0.02, 0.05, 0.1, 0.5, 1.0):

@@ -5,7 +5,7 @@ Before any run or study exists, the space is checked (framework/sweep.py) and so
 key's every choice and both ends of every range (``study_space.corners``), with the metric.
 Then one parent run per command, and one child run per trial (tags ``trial.number``,
 ``trial.state``), asked and told one at a time (``StudySweeper``): a worker whose trial ends or
-is pruned takes the next at once. The study itself (framework/study.py) outlives the command:
+is pruned takes the next at once. The study itself (framework/search/study.py) outlives the command:
 the same command again continues it, a larger ``trials`` extends it, and commands started
 together (here or on other machines) share it.
 """
@@ -27,6 +27,7 @@ from framework.experiment import sweep_check, sweep_report
 from framework.experiment.sweep import Job, Outcome
 from framework.experiment.trial_run import COMPLETE, PRUNED
 from framework.search import space as study_space
+from framework.search import storage as study_storage
 from framework.search import study
 from framework.search.trial import TrialRef
 
@@ -132,10 +133,10 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     child_options = replace(options, workers=1, sweeps=())
     spec, scoring, plan = check(config, spec, registry, child_options, project_root, client)
     name = spec.study or study.default_name(config.run.experiment_name, spec, config.document)
-    url = study.storage_url(tracking.tracking_uri(), project_root)
+    url = study_storage.storage_url(tracking.tracking_uri(), project_root)
     heap.settle()
     if options.dry_run:
-        print(f"study {name!r} in {study.shown(url)}: {spec.method}, {spec.trials} trials, "
+        print(f"study {name!r} in {study_storage.shown(url)}: {spec.method}, {spec.trials} trials, "
               f"{spec.metric} ({spec.goal}), pruner {spec.pruner}\nfirst configuration "
               f"({sweep.describe(next(study_space.corners(spec.space)))}):\n"
               f"{sweep_run.render(plan)}\n(dry run, nothing was run or logged)")
@@ -149,14 +150,14 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
                                      client, scoring_task=scoring)
     git = read_git_state(project_root)
     tags = {"task": ",".join(config.run.tasks), "sweep.method": spec.method,
-            "study.name": name, "study.storage": study.shown(url), **source_tags(),
+            "study.name": name, "study.storage": study_storage.shown(url), **source_tags(),
             **(git.tags() if git else {})}
     sweeper = StudySweeper(found, storage, spec, url)
     with tracking.tracked_run(client, config.run.experiment_name, config.run.description,
                               tags) as parent:
         sweep_run._plan.parent_run_id = parent.run_id
         sweep_report.record_sweep(parent, config, spec, [], git)
-        print(f"study {name!r} ({spec.method}, {study.shown(url)}), run {parent.run_id} in "
+        print(f"study {name!r} ({spec.method}, {study_storage.shown(url)}), run {parent.run_id} in "
               f"experiment {config.run.experiment_name!r}: up to {spec.trials} trials, "
               f"{workers} at a time", flush=True)
         progress = study_report.StudyProgress(found, spec)

@@ -76,7 +76,7 @@ def _trial(ref: TrialRef) -> Trial:
     if key not in _trials:
         import optuna
 
-        from framework.search.study import open_storage
+        from framework.search.storage import open_storage
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.load_study(study_name=ref.study, storage=open_storage(ref.storage),

@@ -1,17 +1,15 @@
-"""An adaptive search's study: where it is stored, how it samples and prunes, and its ask/tell.
+"""An adaptive search's study: how it samples and prunes, and its ask/tell (where it is
+stored: ``framework.search.storage``).
 
-The study lives next to the runs: for a local tracking store ``<mlruns>/optuna.db`` (sqlite,
-Optuna's ``RDBStorage``); for a team, the address in ``RUNNER_STUDY_STORAGE`` (an RDB URL, or
-``grpc://host:port`` for Optuna's gRPC storage proxy). Any number of processes, on any number of
-machines, started with the same command share one study: before asking, a process counts the
-trials that are done or running and asks only while that stays below ``trials``.
+Any number of processes, on any number of machines, started with the same command share one
+study: before asking, a process counts the trials that are done or running and asks only while
+that stays below ``trials``.
 
 A trial counts unless its process died: a killed runner's trial is failed (``failed_stale``:
 this machine's dead pids at once, other machines' once their heartbeat, a trial attribute every
 process refreshes for its running trials in any storage (gRPC too), is older than the grace
-period), is not counted,
-and its slot is asked again. A trial whose configuration failed counts, so a study whose every
-trial fails still ends.
+period), is not counted, and its slot is asked again. A trial whose configuration failed
+counts, so a study whose every trial fails still ends.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import fcntl
 import hashlib
 import json
 import os
-import random
 import socket
 import threading
 import time
@@ -29,7 +26,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
-from urllib.parse import urlparse
 
 import optuna
 from optuna.samplers import BaseSampler
@@ -39,12 +35,11 @@ from framework.config import sweep_spec as sweep
 from framework.core.errors import UserError
 from framework.core.lifeline import process_alive
 from framework.search import space as study_space
+from framework.search.storage import open_storage
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
-STORAGE_VARIABLE = "RUNNER_STUDY_STORAGE"
-STORAGE_FILE = "optuna.db"
 HEARTBEAT_SECONDS = 10  # a trial unseen for GRACE_SECONDS is stale (another machine died)
 GRACE_SECONDS = 60
 # Trial user attributes the runner writes (one home for their names).
@@ -54,27 +49,6 @@ METRICS_ATTR, SECONDS_ATTR, ERROR_ATTR = "runner.metrics", "runner.seconds", "ru
 HEARTBEAT_ATTR = "runner.heartbeat"  # time.time() of the last sign of life
 SURPLUS_ATTR = "runner.surplus"  # asked past ``trials`` in a race between machines
 LOCKS_DIR = Path("mlruns") / "claims"  # machine-local: one asker at a time per study
-CREATE_ATTEMPTS = 10  # processes racing to create one new storage (lost_creation_race)
-
-
-def storage_url(tracking_uri: str, project_root: Path) -> str:
-    """``RUNNER_STUDY_STORAGE``, else ``optuna.db`` beside a sqlite tracking store, else in
-    the project's ``mlruns/``."""
-    if os.environ.get(STORAGE_VARIABLE):
-        return os.environ[STORAGE_VARIABLE]
-    if tracking_uri.startswith("sqlite:///"):
-        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent
-    else:
-        folder = project_root / "mlruns"
-    return f"sqlite:///{(project_root / folder / STORAGE_FILE).resolve()}"
-
-
-def shown(url: str) -> str:
-    """The storage address without a password, for logs and tags."""
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
-    return url
 
 
 def default_name(experiment: str, spec: sweep.SweepSpec, document: Mapping[str, Any]) -> str:
@@ -87,43 +61,6 @@ def default_name(experiment: str, spec: sweep.SweepSpec, document: Mapping[str, 
              "goal": spec.goal, "fixed": fixed}
     text = json.dumps(basis, sort_keys=True, default=str)
     return f"{experiment}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
-
-
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """The storage at ``url``; ``UserError`` when it cannot be reached."""
-    if url.startswith("grpc://"):
-        parsed = urlparse(url)
-        try:
-            return optuna.storages.GrpcStorageProxy(host=parsed.hostname or "localhost",
-                                                    port=parsed.port or 13000)
-        except ImportError:
-            raise UserError(f"{STORAGE_VARIABLE}={url}: Optuna's gRPC proxy needs grpcio; "
-                            "pip install grpcio protobuf, or use an RDB URL") from None
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-        except Exception as error:  # any driver's failure to connect
-            if attempt + 1 < CREATE_ATTEMPTS and lost_creation_race(error):
-                time.sleep(random.uniform(0.05, 0.3))
-                continue
-            raise UserError(f"study storage {shown(url)}: {type(error).__name__}: "
-                            f"{str(error).splitlines()[0]}; fix {STORAGE_VARIABLE}") from None
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def lost_creation_race(error: Exception) -> bool:
-    """True when ``error`` is another process creating the same new storage first.
-
-    Optuna creates its tables, then inserts its version rows, each checked first and without
-    a lock; processes started together on a new storage collide on a table ("already
-    exists") or a row (a unique key). Opening again finds what the winner made."""
-    import sqlalchemy.exc
-
-    return isinstance(error, sqlalchemy.exc.IntegrityError) or (
-        isinstance(error, sqlalchemy.exc.DatabaseError) and "already exists" in str(error))
 
 
 class SeededPerTrial(BaseSampler):

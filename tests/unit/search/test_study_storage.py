@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from framework.search import study
+from framework.search import storage
 from support.servers import postgres_database
 from support.team import require_postgres
 
@@ -24,7 +24,7 @@ def _open(url: str, barrier: multiprocessing.synchronize.Barrier,
           results: multiprocessing.Queue) -> None:
     barrier.wait()
     try:
-        study.open_storage(url)
+        storage.open_storage(url)
         results.put("ok")
     except BaseException as error:  # the test shows whatever a process met
         results.put(f"{type(error).__name__}: {error}")
@@ -46,7 +46,7 @@ def race(url: str) -> list[str]:
 
 def test_processes_creating_one_sqlite_storage_together_all_open_it(tmp_path: Path):
     for round_ in range(ROUNDS):
-        url = f"sqlite:///{tmp_path / str(round_) / study.STORAGE_FILE}"
+        url = f"sqlite:///{tmp_path / str(round_) / storage.STORAGE_FILE}"
         assert race(url) == ["ok"] * PROCESSES
 
 
@@ -59,5 +59,5 @@ def test_processes_creating_one_postgres_storage_together_all_open_it():
 
 
 def test_an_unreachable_storage_is_still_one_error_at_once():
-    with pytest.raises(study.UserError, match="fix RUNNER_STUDY_STORAGE"):
-        study.open_storage("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    with pytest.raises(storage.UserError, match="fix RUNNER_STUDY_STORAGE"):
+        storage.open_storage("postgresql+psycopg://postgres@127.0.0.1:1/none")

@@ -13,7 +13,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from framework.config import sweep_spec as sweep
 from framework.core.errors import UserError
 from framework.search import space as study_space
-from framework.search import study
+from framework.search import storage, study
 from framework.task.registry import load_tasks
 
 
@@ -112,12 +112,12 @@ def test_the_default_study_name_follows_the_space_not_the_trial_count(registry):
 
 
 def test_the_study_is_stored_beside_a_sqlite_tracking_store(tmp_path, monkeypatch):
-    monkeypatch.delenv(study.STORAGE_VARIABLE, raising=False)
+    monkeypatch.delenv(storage.STORAGE_VARIABLE, raising=False)
     uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
-    assert study.storage_url(uri, tmp_path) == f"sqlite:///{tmp_path}/mlruns/optuna.db"
-    monkeypatch.setenv(study.STORAGE_VARIABLE, "postgresql://u:secret@db/optuna")
-    assert study.storage_url(uri, tmp_path) == "postgresql://u:secret@db/optuna"
-    assert "secret" not in study.shown("postgresql://u:secret@db/optuna")
+    assert storage.storage_url(uri, tmp_path) == f"sqlite:///{tmp_path}/mlruns/optuna.db"
+    monkeypatch.setenv(storage.STORAGE_VARIABLE, "postgresql://u:secret@db/optuna")
+    assert storage.storage_url(uri, tmp_path) == "postgresql://u:secret@db/optuna"
+    assert "secret" not in storage.shown("postgresql://u:secret@db/optuna")
 
 
 def test_a_sampler_seeded_per_trial_draws_alike_in_any_process():
