@@ -116,3 +116,20 @@ def test_libraries_see_the_runs_environment_and_exit_as_in_a_fresh_interpreter(
     problems += ["SKLEARN_WORKING_MEMORY ignored"] * (
         json.loads(tuned.stdout.splitlines()[0])["working_memory"] != 64)
     assert not problems
+
+
+@pytest.mark.skipif(os.environ.get("TESTS_COLD_RUNNER") == "1", reason="no warm runs")
+def test_runs_stay_warm_whatever_mlflow_telemetry_left_in_this_process(
+        project: Project, monkeypatch: pytest.MonkeyPatch):
+    """MLflow sets or unsets ``_MLFLOW_TELEMETRY_SESSION_ID`` in the environment of whichever
+    process imports it (this one too, when a test imports MLflow with telemetry on, or runs the
+    runner in-process with it off). Each fork decides on telemetry again with its run's
+    environment, so that variable must not send every later run of this process to a fresh
+    interpreter (it did: a third of the suite's runs)."""
+    from support import warm
+
+    name = "_MLFLOW_TELEMETRY_SESSION_ID"
+    monkeypatch.setenv(name, "set-by-an-earlier-import")
+    assert warm.usable(project.root, {}, project.env())
+    monkeypatch.delenv(name)
+    assert warm.usable(project.root, {}, project.env())

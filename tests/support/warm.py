@@ -59,6 +59,8 @@ def usable(project_root: Path, extra_env: Mapping[str, str], env: Mapping[str, s
     effective = {**ENV_DEFAULTS, **_dotenv(project_root / ".env"),
                  **_dotenv(project_root / ".env.local"), **env}
     if any(effective.get(name) != seen for name, seen in server["read"].items()):
+        with open("/tmp/warm_cold.log", "a") as log:
+            log.write(f"{os.environ.get('PYTEST_CURRENT_TEST')} {[(n, effective.get(n), s) for n, s in server['read'].items() if effective.get(n) != s]}\n")
         return False
     source = project_root / "src"
     names = {path.name.removesuffix(".py") for path in source.iterdir()} if source.is_dir() else ()
