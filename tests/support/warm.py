@@ -34,6 +34,8 @@ from framework.config.file import ENV_DEFAULTS
 
 SERVER = Path(__file__).with_name("warm_server.py")
 COLD = os.environ.get("TESTS_COLD_RUNNER") == "1"
+# A file to append each run that could not start warm to, and why (TESTS_WARM_LOG=path).
+LOG = os.environ.get("TESTS_WARM_LOG", "")
 _lock = threading.Lock()
 _server: dict[str, Any] = {}  # pid of this process, server process, socket path, read, modules
 # CPU seconds of the runs this process had the server make (their workers' included): a
@@ -58,13 +60,16 @@ def usable(project_root: Path, extra_env: Mapping[str, str], env: Mapping[str, s
     server = _ready(env)
     effective = {**ENV_DEFAULTS, **_dotenv(project_root / ".env"),
                  **_dotenv(project_root / ".env.local"), **env}
-    if any(effective.get(name) != seen for name, seen in server["read"].items()):
-        with open("/tmp/warm_cold.log", "a") as log:
-            log.write(f"{os.environ.get('PYTEST_CURRENT_TEST')} {[(n, effective.get(n), s) for n, s in server['read'].items() if effective.get(n) != s]}\n")
-        return False
+    differing = sorted(name for name, seen in server["read"].items()
+                       if effective.get(name) != seen)
     source = project_root / "src"
     names = {path.name.removesuffix(".py") for path in source.iterdir()} if source.is_dir() else ()
-    return not set(names) & set(server["modules"])
+    shadowing = sorted(set(names) & set(server["modules"]))
+    if (differing or shadowing) and LOG:
+        with open(LOG, "a") as log:  # why the suite is slower than it should be
+            log.write(f"{os.environ.get('PYTEST_CURRENT_TEST')}: fresh interpreter, "
+                      f"variables {differing}, shadowing modules {shadowing}\n")
+    return not differing and not shadowing
 
 
 def _dotenv(path: Path) -> dict[str, str]:
