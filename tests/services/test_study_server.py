@@ -3,7 +3,8 @@ PostgreSQL, run as the compose file's very command against a database the test n
 
 Two processes share a study through it with Optuna's own client, and two project clones, each
 with its own MLflow store, run one adaptive search together: ``trials`` trials in total, no
-trial number twice.
+trial number twice. Processes creating one new study database on PostgreSQL together all
+open it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import optuna
@@ -19,7 +21,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from support.project import REPO, SEED_CONFIG, Project, copy_project
-from support.servers import POSTGRES, running_study_server
+from support.races import race
+from support.servers import POSTGRES, postgres_database, running_study_server
 from support.team import require_postgres
 
 CLIENT = """
@@ -120,3 +123,16 @@ def test_two_clones_share_one_study_through_the_study_server(
                 assert scores["cv_accuracy_mean"] == run.data.metrics["cv_accuracy_mean"]
                 linked += 1
     assert linked == 4
+
+
+def test_processes_creating_one_postgres_storage_together_all_open_it():
+    """Optuna creates a new storage without a lock; on PostgreSQL the losers collide on a
+    table's type or a version row, and must open the storage again (framework/search/storage.py).
+    """
+    from framework.search.storage import open_storage
+
+    require_postgres()
+    for _ in range(2):  # a fresh database each round: the race is lost at random
+        with postgres_database("runner_study_race") as url:
+            url = url.replace("postgresql://", "postgresql+psycopg://")
+            assert race(partial(open_storage, url), 6) == ["ok"] * 6

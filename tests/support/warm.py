@@ -54,6 +54,9 @@ def usable(project_root: Path, extra_env: Mapping[str, str], env: Mapping[str, s
       from the server's in a variable the libraries read when the server imported them;
     * a module of the project's ``src/`` has the name of one the server loaded (``src/yaml.py``
       would be imported instead of the library in a fresh interpreter).
+
+    With ``TESTS_WARM_LOG`` set, a run refused for one of the last two reasons is appended to
+    that file with the variables and modules that decided it.
     """
     if COLD or any(name.startswith("PYTHON") and name != "PYTHONPATH" for name in extra_env):
         return False

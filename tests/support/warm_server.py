@@ -67,10 +67,11 @@ PRELOAD_ENVIRONMENT: dict[str, str] = {}
 PRELOAD_READ: dict[str, str | None] = {}
 # Read on import but different for every test or folder, and nothing a run does depends on
 # them (MLflow's telemetry, off in the runner, looks at PYTEST_CURRENT_TEST). MLflow's
-# telemetry session variables (set or unset by whichever MLflow import ran last in the test
-# process) are decided again in each fork with the run's own environment (``run``).
-PER_TEST = {"PYTEST_CURRENT_TEST", "PWD", "OLDPWD", "_"}
-PER_TEST_PREFIX = "_MLFLOW_TELEMETRY"
+# telemetry session id (which MLflow itself sets or unsets in the environment of whichever
+# process imports it, the test process too) is decided again in each fork with the run's own
+# environment (``run``).
+TELEMETRY_SESSION = "_MLFLOW_TELEMETRY_SESSION_ID"
+PER_TEST = {"PYTEST_CURRENT_TEST", "PWD", "OLDPWD", "_", TELEMETRY_SESSION}
 # Where ``os.environ.copy()`` and ``os.environ.items()`` look each variable up.
 WHOLE_ENVIRONMENT = {"<frozen os>", "<frozen _collections_abc>", os.__file__,
                      getattr(sys.modules["_collections_abc"], "__file__", "")}
@@ -110,7 +111,7 @@ def preload() -> None:
         atexit.register = register
         environ.__getitem__ = get  # type: ignore[method-assign]
     PRELOAD_ENVIRONMENT.update((k, v) for k, v in os.environ.items() if before.get(k) != v
-                               and not k.startswith(PER_TEST_PREFIX))
+                               and k != TELEMETRY_SESSION)
     # What MLflow builds the first time a process saves a model: the map of installed
     # distributions to their modules (it reads every one's file list). The sweep's warm-up
     # (framework/experiment/sweep_warm.py) loads it before forking workers for the same reason.
@@ -134,8 +135,7 @@ def serve(path: str) -> None:
     listener.settimeout(1.0)
     modules = sorted({name.partition(".")[0] for name in sys.modules})
     read = {name: value for name, value in PRELOAD_READ.items()
-            if name not in PRELOAD_ENVIRONMENT and name not in PER_TEST
-            and not name.startswith(PER_TEST_PREFIX)}
+            if name not in PRELOAD_ENVIRONMENT and name not in PER_TEST}
     print(json.dumps({"read": read, "modules": modules}), flush=True)
     while True:
         with contextlib.suppress(ChildProcessError):  # reap finished supervisors

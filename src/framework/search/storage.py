@@ -43,7 +43,10 @@ def shown(url: str) -> str:
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """The storage at ``url``; ``UserError`` when it cannot be reached."""
+    """The storage at ``url``, created if new; ``UserError`` when it cannot be reached.
+
+    A lost creation race (``lost_creation_race``) is tried again, up to ``CREATE_ATTEMPTS``
+    times in all, then reported like any other failure."""
     if url.startswith("grpc://"):
         parsed = urlparse(url)
         try:
@@ -59,6 +62,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
         except Exception as error:  # any driver's failure to connect
+            # The failed attempt's engine is left to the garbage collector (Optuna keeps it
+            # out of reach): an idle connection or so, for a moment, once per lost race.
             if attempt + 1 < CREATE_ATTEMPTS and lost_creation_race(error):
                 time.sleep(random.uniform(0.05, 0.3))
                 continue

@@ -1,63 +1,57 @@
-"""Many processes opening one study storage that does not exist yet (the first command of a
-study started on several machines at once) all get it: Optuna creates its tables and stamps
-its schema version without a lock, so the losers of that race must retry, not fail.
+"""Opening a study storage: processes creating one new sqlite storage together all get it
+(Optuna creates its tables and stamps its schema version without a lock, so the losers of that
+race must open it again, not fail), and only such a race is tried again.
 
-Real processes, released together by a barrier, on a real sqlite file and a real PostgreSQL
-database."""
+Real processes, released together by a barrier, on a real sqlite file; the same on
+PostgreSQL is in tests/services/test_study_server.py."""
 
 from __future__ import annotations
 
-import multiprocessing
+from functools import partial
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 
+from framework.core.errors import UserError
 from framework.search import storage
-from support.servers import postgres_database
-from support.team import require_postgres
+from support.races import race
 
 PROCESSES = 6
 ROUNDS = 2  # a fresh storage each round: the race is lost at random
 
 
-def _open(url: str, barrier: multiprocessing.synchronize.Barrier,
-          results: multiprocessing.Queue) -> None:
-    barrier.wait()
-    try:
-        storage.open_storage(url)
-        results.put("ok")
-    except BaseException as error:  # the test shows whatever a process met
-        results.put(f"{type(error).__name__}: {error}")
-
-
-def race(url: str) -> list[str]:
-    """What each of ``PROCESSES`` processes met opening ``url`` at the same moment."""
-    context = multiprocessing.get_context("fork")
-    barrier, results = context.Barrier(PROCESSES), context.Queue()
-    processes = [context.Process(target=_open, args=(url, barrier, results))
-                 for _ in range(PROCESSES)]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
-    return outcomes
-
-
 def test_processes_creating_one_sqlite_storage_together_all_open_it(tmp_path: Path):
     for round_ in range(ROUNDS):
         url = f"sqlite:///{tmp_path / str(round_) / storage.STORAGE_FILE}"
-        assert race(url) == ["ok"] * PROCESSES
+        assert race(partial(storage.open_storage, url), PROCESSES) == ["ok"] * PROCESSES
 
 
-def test_processes_creating_one_postgres_storage_together_all_open_it():
-    require_postgres()
-    for _ in range(ROUNDS):
-        with postgres_database("runner_study_race") as url:
-            assert race(url.replace("postgresql://", "postgresql+psycopg://")) == \
-                ["ok"] * PROCESSES
+def test_an_unreachable_storage_is_one_error_at_once(monkeypatch: pytest.MonkeyPatch):
+    def no_retry(seconds: float) -> None:
+        raise AssertionError("an unreachable storage was tried again")
 
-
-def test_an_unreachable_storage_is_still_one_error_at_once():
-    with pytest.raises(storage.UserError, match="fix RUNNER_STUDY_STORAGE"):
+    monkeypatch.setattr(storage.time, "sleep", no_retry)
+    with pytest.raises(UserError, match="fix RUNNER_STUDY_STORAGE"):
         storage.open_storage("postgresql+psycopg://postgres@127.0.0.1:1/none")
+
+
+def database_error(kind: type[sqlalchemy.exc.DBAPIError], message: str) -> Exception:
+    return kind(statement="", params=None, orig=Exception(message))
+
+
+@pytest.mark.parametrize(("error", "race_lost"), [
+    (database_error(sqlalchemy.exc.IntegrityError,
+                    "UNIQUE constraint failed: alembic_version.version_num"), True),
+    (database_error(sqlalchemy.exc.OperationalError, "table studies already exists"), True),
+    (database_error(sqlalchemy.exc.ProgrammingError, 'relation "studies" already exists'), True),
+    (database_error(sqlalchemy.exc.OperationalError, 'database "optuna" does not exist'), False),
+    (database_error(sqlalchemy.exc.OperationalError, "attempt to write a readonly database"),
+     False),
+    (database_error(sqlalchemy.exc.OperationalError, "password authentication failed"), False),
+    (RuntimeError("The runtime optuna version 4.0 is no longer compatible"), False),
+    (ImportError("No module named 'psycopg2'"), False),
+], ids=["unique key", "sqlite table", "postgres table", "no database", "read-only",
+        "password", "newer schema", "no driver"])
+def test_only_a_lost_creation_race_is_tried_again(error: Exception, race_lost: bool):
+    assert storage.lost_creation_race(error) is race_lost
