@@ -135,10 +135,10 @@ def run_verb(verb: str, argv: Sequence[str], project_root: Path) -> int:
 
 def collect(client: object, rules: object, project_root: Path, dry_run: bool, form: str) -> int:
     from framework.store.connection import sqlite_path
-    from framework.verbs import gc
+    from framework.verbs import gc, gc_survey
 
     if dry_run:
-        found = gc.survey(client, rules, project_root)  # type: ignore[arg-type]
+        found = gc_survey.survey(client, rules, project_root)  # type: ignore[arg-type]
         return emit(gc.render(found, form, dry_run=True))
     database = sqlite_path(str(getattr(client, "tracking_uri", "")))
     before = database.stat().st_size if database and database.is_file() else None

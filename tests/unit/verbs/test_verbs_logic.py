@@ -11,7 +11,7 @@ import pytest
 
 from framework.api import toml_value
 from framework.core.errors import UserError
-from framework.verbs import gc, keep, reproduce, runs, verify
+from framework.verbs import gc, gc_survey, keep, reproduce, runs, verify
 
 NOW = 1_000 * keep.DAY_MS
 
@@ -158,12 +158,12 @@ def test_a_claim_held_by_another_process_is_seen(tmp_path: Path, monkeypatch):
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         store = [facts("a", 9, signatures=["d1"]), facts("b", 9, signatures=["d2"])]
-        assert gc.claimed_digests(store, hold=False) == {"d1"}
+        assert gc_survey.claimed_digests(store, hold=False) == {"d1"}
     finally:
         holder.kill()
         holder.wait()
     time.sleep(0.1)
-    assert gc.claimed_digests([facts("a", 9, signatures=["d1"])], hold=False) == set()
+    assert gc_survey.claimed_digests([facts("a", 9, signatures=["d1"])], hold=False) == set()
 
 
 def test_pins_in_the_config_protect_their_runs(tmp_path: Path, monkeypatch):
@@ -172,7 +172,7 @@ def test_pins_in_the_config_protect_their_runs(tmp_path: Path, monkeypatch):
         f'[PathConfig]\ninput = "./input/"\nTrainer = "./mlruns/1/{run_id}/artifacts/Trainer/"\n'
         'Evaluator = "runs:/fedcba9876543210fedcba9876543210"\n')
     monkeypatch.setenv("LUIGI_CONFIG_PATH", "luigi.toml")
-    found = gc.pinned(tmp_path, {run_id, "fedcba9876543210fedcba9876543210"})
+    found = gc_survey.pinned(tmp_path, {run_id, "fedcba9876543210fedcba9876543210"})
     assert found[run_id] == "pinned by PathConfig.Trainer in luigi.toml"
     assert "PathConfig.Evaluator" in found["fedcba9876543210fedcba9876543210"]
 
