@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from framework.core.lifeline import started_before
+from framework.core.local_dirs import SCRATCH_DIR
 
-SCRATCH_DIR = Path("mlruns") / "scratch"  # relative to the project root, the runner's cwd
 PREFIX = "runner-"
 
 

@@ -16,17 +16,16 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import luigi
 
 from framework.core.errors import UserError
+from framework.core.local_dirs import CLAIMS_DIR
 
 if TYPE_CHECKING:
     from framework.planning.planner import Decision
 
-CLAIMS_DIR = Path("mlruns") / "claims"  # relative to the project root, the runner's cwd
 # Claims this process holds, by signature digest: a second claim of the same digest by the
 # same process must not wait for itself (flock locks conflict across open files).
 _held: dict[str, int] = {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from framework.config import file as config_file
 from framework.core import heap
 from framework.core.errors import ExitCode, UserError
+from framework.core.local_dirs import REMOTE_STAGING
 from framework.core.names import TASK_TAG
 from framework.execution import gc_guard
 from framework.experiment.options import Options
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from framework.task.run_task import RunTask
 
 PLANNING_RUN_ID = "planning"
-# Where task outputs of a run with remote artifacts (an MLflow server) are written first.
-REMOTE_STAGING = Path("mlruns") / "local"
 
 
 def run_single(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import optuna
 
 from framework.core.errors import UserError
+from framework.core.local_dirs import LOCAL_ROOT
 
 STORAGE_VARIABLE = "RUNNER_STUDY_STORAGE"
 STORAGE_FILE = "optuna.db"
@@ -30,7 +31,7 @@ def storage_url(tracking_uri: str, project_root: Path) -> str:
     if tracking_uri.startswith("sqlite:///"):
         folder = Path(tracking_uri.removeprefix("sqlite:///")).parent
     else:
-        folder = project_root / "mlruns"
+        folder = project_root / LOCAL_ROOT
     return f"sqlite:///{(project_root / folder / STORAGE_FILE).resolve()}"
 
 

@@ -24,7 +24,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import optuna
@@ -34,6 +33,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from framework.config import sweep_spec as sweep
 from framework.core.errors import UserError
 from framework.core.lifeline import process_alive
+from framework.core.local_dirs import CLAIMS_DIR
 from framework.search import space as study_space
 from framework.search.storage import open_storage
 
@@ -48,7 +48,6 @@ RUN_ATTR, STATUS_ATTR = "runner.run_id", "runner.status"
 METRICS_ATTR, SECONDS_ATTR, ERROR_ATTR = "runner.metrics", "runner.seconds", "runner.error"
 HEARTBEAT_ATTR = "runner.heartbeat"  # time.time() of the last sign of life
 SURPLUS_ATTR = "runner.surplus"  # asked past ``trials`` in a race between machines
-LOCKS_DIR = Path("mlruns") / "claims"  # machine-local: one asker at a time per study
 
 
 def default_name(experiment: str, spec: sweep.SweepSpec, document: Mapping[str, Any]) -> str:
@@ -167,9 +166,9 @@ def failed_stale(study: optuna.Study) -> int:
 def asking_alone(name: str) -> Iterator[None]:
     """One process of this machine counts and asks at a time, so two never both take the
     last slot (across machines the surplus check in ``StudySweeper.ask`` settles it)."""
-    LOCKS_DIR.mkdir(parents=True, exist_ok=True)
+    CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    descriptor = os.open(LOCKS_DIR / f"study-{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    descriptor = os.open(CLAIMS_DIR / f"study-{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from framework.core.errors import UserError
+from framework.core.local_dirs import LOCAL_ROOT
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -25,7 +26,7 @@ def check_not_moved(client: MlflowClient, experiment_name: str, project_root: Pa
     from framework.store.connection import sqlite_path
     from framework.store.tracking import local_path
 
-    own = (project_root / "mlruns").resolve()
+    own = (project_root / LOCAL_ROOT).resolve()
     database = sqlite_path(client.tracking_uri)
     if database is None or not database.resolve().is_relative_to(own):
         return  # a server or a shared store: its locations are its own business

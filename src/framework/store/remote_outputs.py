@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.errors import UserError
+from framework.core.local_dirs import CACHE_DIR
 from framework.core.names import manifest_tag
 from framework.core.secrets import redact
 from framework.outputs import signing
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
-CACHE_DIR = Path("mlruns") / "cache"  # relative to the project root, the runner's cwd
 CACHE_ENV = "RUNNER_CACHE_MB"
 DEFAULT_CACHE_MB = 5120
 # What a download that failed on the server's side says (requests, urllib3, MLflow).
