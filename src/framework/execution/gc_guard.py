@@ -14,19 +14,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+
+from framework.core.local_dirs import CLAIMS_DIR
 
 GUARD = "gc.lock"
 _held: tuple[int, int] | None = None  # (pid, fd): forked workers take their own
 
 
 def _open() -> int:
-    from framework.execution.claims import (
-        CLAIMS_DIR,  # imports Luigi: not before the config is read
-    )
-
     CLAIMS_DIR.mkdir(parents=True, exist_ok=True)
-    return os.open(Path(CLAIMS_DIR) / GUARD, os.O_RDWR | os.O_CREAT, 0o644)
+    return os.open(CLAIMS_DIR / GUARD, os.O_RDWR | os.O_CREAT, 0o644)
 
 
 def hold_shared() -> None:

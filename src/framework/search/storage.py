@@ -59,18 +59,19 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    for attempt in range(CREATE_ATTEMPTS):
+    attempts = 1
+    while True:
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
         except Exception as error:  # any driver's failure to connect
             # The failed attempt's engine is left to the garbage collector (Optuna keeps it
             # out of reach): an idle connection or so, for a moment, once per lost race.
-            if attempt + 1 < CREATE_ATTEMPTS and lost_creation_race(error):
+            if attempts < CREATE_ATTEMPTS and lost_creation_race(error):
+                attempts += 1
                 time.sleep(random.uniform(0.05, 0.3))
                 continue
             raise UserError(f"study storage {shown(url)}: {type(error).__name__}: "
                             f"{str(error).splitlines()[0]}; fix {STORAGE_VARIABLE}") from None
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def lost_creation_race(error: Exception) -> bool:

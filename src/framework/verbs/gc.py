@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.errors import UserError
+from framework.core.local_dirs import CACHE_DIR, REMOTE_STAGING
 from framework.verbs import keep, output
 from framework.verbs.gc_survey import Survey, survey
 
@@ -61,7 +62,6 @@ def delete_run(client: MlflowClient, store: Any, run: Run, models: list[Any], pu
     """As ``mlflow gc``: mark deleted, delete the artifact location, hard-delete."""
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    from framework.store import remote_outputs as remote
     from framework.store.tracking import local_path
 
     run_id = run.info.run_id
@@ -71,9 +71,7 @@ def delete_run(client: MlflowClient, store: Any, run: Run, models: list[Any], pu
     folder = local_path(run.info.artifact_uri)
     if folder is not None and folder.parent.name == run_id:
         shutil.rmtree(folder.parent, ignore_errors=True)  # the run's own folder, now empty
-    from framework.experiment.experiment import REMOTE_STAGING
-
-    for copy in (REMOTE_STAGING / run_id, remote.CACHE_DIR / run_id):
+    for copy in (REMOTE_STAGING / run_id, CACHE_DIR / run_id):
         shutil.rmtree(copy, ignore_errors=True)  # this machine's copies of its outputs
     for model in models:
         client.delete_logged_model(model.model_id)

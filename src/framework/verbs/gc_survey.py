@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from framework.core.local_dirs import CLAIMS_DIR
 from framework.verbs import common, keep
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def claimed_digests(runs: list[keep.RunFacts], hold: bool) -> set[str]:
     busy = set()
     for run in runs:
         for digest in run.signatures:
-            if not (claims.CLAIMS_DIR / f"{digest}.lock").exists():
+            if not (CLAIMS_DIR / f"{digest}.lock").exists():
                 continue
             if not claims.try_claim(digest):
                 busy.add(digest)
