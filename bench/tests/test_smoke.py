@@ -1,6 +1,7 @@
 """Smoke test of the benchmark: ``python bench/run.py --quick`` runs and writes sane JSON.
 
-The benchmark itself is not part of the test suite (a full run takes about 20 minutes); this
+Not part of the test suite (``testpaths`` is ``tests/``): the suite tests the runner, this
+tests a measuring tool, and CI runs it as its own step (``.venv/bin/pytest bench/tests``). It
 only checks, on tiny sizes, that the sections it asserts on (seed, scale, lookup) run end to
 end against the real Titanic data (``TITANIC_DATA_DIR``) and report positive numbers. The seed
 section runs the very code of the titanic section (``sections/titanic.py``
