@@ -15,14 +15,22 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from framework.core.errors import Interrupted
 
 DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+Callback = TypeVar("Callback", bound=Callable[..., None])
+
+# A Ctrl-C (or SIGTERM, raised as ``Interrupted``) that landed inside a Luigi event callback.
+# Luigi's ``Task.trigger_event`` returns when a callback raises KeyboardInterrupt, so it would
+# be lost and the run go on (a Ctrl-C while a progress line was printed was ignored, and the
+# task it announced ran to its end). Kept here until ``raise_held_interrupt``.
+_held: list[KeyboardInterrupt] = []
 
 
 _owner: int | None = None
@@ -112,6 +120,29 @@ def boot_time() -> int | None:
                     if line.startswith("btime "))
     except (OSError, StopIteration, ValueError, IndexError):
         return None
+
+
+def keeping_interrupts(callback: Callback) -> Callback:
+    """``callback`` for a Luigi event, keeping a KeyboardInterrupt it meets for
+    ``raise_held_interrupt`` instead of letting Luigi swallow it."""
+
+    @functools.wraps(callback)
+    def kept(*args: object, **kwargs: object) -> None:
+        try:
+            callback(*args, **kwargs)
+        except KeyboardInterrupt as interrupt:
+            _held.append(interrupt)
+
+    return kept  # type: ignore[return-value]
+
+
+def raise_held_interrupt() -> None:
+    """Raise the interrupt an event callback kept, if one did: called where Luigi lets a
+    KeyboardInterrupt through (a task's ``run`` and after ``luigi.build``)."""
+    if _held:
+        interrupt = _held.pop()
+        _held.clear()
+        raise interrupt
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
 from framework.core import names
 from framework.core.errors import TrialPruned, UserError
+from framework.core.lifeline import keeping_interrupts, raise_held_interrupt
 from framework.outputs.folder import OutputFolder
 
 T = TypeVar("T", bound=luigi.Task)
@@ -56,6 +57,7 @@ def producer_run(task: luigi.Task) -> str | None:
 
 
 @luigi.Task.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+@keeping_interrupts
 def _on_complete(task: luigi.Task) -> None:
     if task.task_id in _announced:
         return
@@ -67,18 +69,21 @@ def _on_complete(task: luigi.Task) -> None:
 
 
 @luigi.Task.event_handler(luigi.Event.START)
+@keeping_interrupts
 def _on_start(task: luigi.Task) -> None:
     _started[task.task_id] = time.monotonic()
     say(f"  {task.task_family:<14} running")
 
 
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
+@keeping_interrupts
 def _on_success(task: luigi.Task) -> None:
     seconds = time.monotonic() - _started.pop(task.task_id, time.monotonic())
     say(f"  {task.task_family:<14} ran      {seconds:.1f}s -> {folder_of(task)}")
 
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)
+@keeping_interrupts
 def _on_failure(task: luigi.Task, error: BaseException) -> None:
     if isinstance(error, TrialPruned):  # the search stopped the trial: not an error
         say(f"  {task.task_family:<14} pruned   {error}")
@@ -124,12 +129,16 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
         options["scheduler_url"] = scheduler_url
     else:
         options["local_scheduler"] = True
-    result = luigi.build(list(roots), detailed_summary=True, **options)
+
+    def build() -> LuigiRunResult:
+        result = luigi.build(list(roots), detailed_summary=True, **options)
+        raise_held_interrupt()  # a Ctrl-C that met an event callback after the last task began
+        return result
+
+    result = build()
     if scheduler_url:  # shared tasks another runner was granted: wait for them, then adopt
         from framework.execution import shared_work as shared
-        result = shared.until_complete(
-            roots, result, lambda: luigi.build(list(roots), detailed_summary=True, **options),
-            FAILED_STATUSES, say)
+        result = shared.until_complete(roots, result, build, FAILED_STATUSES, say)
     return result
 
 

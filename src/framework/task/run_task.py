@@ -17,7 +17,7 @@ import luigi
 from luigi.task import flatten
 
 from framework.core import names
-from framework.core.lifeline import die_with_runner, ensure_runner_alive
+from framework.core.lifeline import die_with_runner, ensure_runner_alive, raise_held_interrupt
 from framework.core.names import manifest_tag
 from framework.core.secrets import redact_tree
 from framework.outputs import signing
@@ -189,6 +189,7 @@ class RunTask(luigi.Task):
     def run(self) -> None:
         """Write the folder atomically, then record its manifest's digest on the run: the tag
         reuse and pins check, so a rewritten manifest is never trusted."""
+        raise_held_interrupt()  # Ctrl-C while Luigi announced this task: do not start it
         die_with_runner()
         signature = current_run().signatures.get(self.task_family)
         record: dict[str, Any] = {names.MANIFEST_RUN_KEY: self.run_id,
