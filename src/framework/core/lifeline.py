@@ -15,22 +15,22 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from framework.core.errors import Interrupted
 
 DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-Callback = TypeVar("Callback", bound=Callable[..., None])
 
-# A Ctrl-C (or SIGTERM, raised as ``Interrupted``) that landed inside a Luigi event callback.
-# Luigi's ``Task.trigger_event`` returns when a callback raises KeyboardInterrupt, so it would
-# be lost and the run go on (a Ctrl-C while a progress line was printed was ignored, and the
-# task it announced ran to its end). Kept here until ``raise_held_interrupt``.
-_held: list[KeyboardInterrupt] = []
+# Interrupts raised by a signal handler during a Luigi build (``recording_interrupts``). Luigi's
+# ``Task.trigger_event`` returns when a callback raises KeyboardInterrupt, so a Ctrl-C that
+# landed while a progress line was printed was lost and the announced task ran to its end.
+# Recorded as the handler raises, whatever then swallows it; ``raise_held_interrupt`` raises it
+# again where Luigi lets it through.
+_received: list[KeyboardInterrupt] = []
 
 
 _owner: int | None = None
@@ -122,26 +122,44 @@ def boot_time() -> int | None:
         return None
 
 
-def keeping_interrupts(callback: Callback) -> Callback:
-    """``callback`` for a Luigi event, keeping a KeyboardInterrupt it meets for
-    ``raise_held_interrupt`` instead of letting Luigi swallow it."""
+@contextmanager
+def recording_interrupts() -> Iterator[None]:
+    """Record, for the block, each KeyboardInterrupt (Ctrl-C, or SIGTERM as ``Interrupted``)
+    that a SIGINT or SIGTERM handler raises. Only the main thread runs signal handlers, so
+    elsewhere this records nothing."""
+    _received.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in DEFERRED_SIGNALS}
 
-    @functools.wraps(callback)
-    def kept(*args: object, **kwargs: object) -> None:
+    def recording(signum: int, frame: object) -> None:
+        handler = previous[signum]
         try:
-            callback(*args, **kwargs)
+            handler(signum, frame)  # type: ignore[operator]
         except KeyboardInterrupt as interrupt:
-            _held.append(interrupt)
+            _received.append(interrupt)
+            raise
 
-    return kept  # type: ignore[return-value]
+    for signum, handler in previous.items():
+        if callable(handler):
+            signal.signal(signum, recording)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if callable(handler):
+                signal.signal(signum, handler)
+        _received.clear()
 
 
 def raise_held_interrupt() -> None:
-    """Raise the interrupt an event callback kept, if one did: called where Luigi lets a
-    KeyboardInterrupt through (a task's ``run`` and after ``luigi.build``)."""
-    if _held:
-        interrupt = _held.pop()
-        _held.clear()
+    """Raise again an interrupt a signal handler raised during the build, if one did: called
+    where Luigi lets a KeyboardInterrupt through (a task's ``run``, after ``luigi.build``);
+    reaching either means it was swallowed on its way."""
+    if _received:
+        interrupt = _received[0]
+        _received.clear()
         raise interrupt
 
 

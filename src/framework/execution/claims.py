@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import luigi
 
 from framework.core.errors import UserError
-from framework.core.lifeline import keeping_interrupts
 from framework.core.local_dirs import CLAIMS_DIR
 
 if TYPE_CHECKING:
@@ -122,7 +121,6 @@ def _computed(decisions: Sequence[Decision]) -> list[Decision]:
 
 
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
-@keeping_interrupts
 def _release_on_success(task: luigi.Task) -> None:
     """The output is published and the run's tags were recorded before Luigi started."""
     from framework.task.context import current_run

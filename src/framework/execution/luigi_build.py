@@ -14,7 +14,7 @@ from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 
 from framework.core import names
 from framework.core.errors import TrialPruned, UserError
-from framework.core.lifeline import keeping_interrupts, raise_held_interrupt
+from framework.core.lifeline import raise_held_interrupt, recording_interrupts
 from framework.outputs.folder import OutputFolder
 
 T = TypeVar("T", bound=luigi.Task)
@@ -57,7 +57,6 @@ def producer_run(task: luigi.Task) -> str | None:
 
 
 @luigi.Task.event_handler(luigi.Event.DEPENDENCY_PRESENT)
-@keeping_interrupts
 def _on_complete(task: luigi.Task) -> None:
     if task.task_id in _announced:
         return
@@ -69,21 +68,18 @@ def _on_complete(task: luigi.Task) -> None:
 
 
 @luigi.Task.event_handler(luigi.Event.START)
-@keeping_interrupts
 def _on_start(task: luigi.Task) -> None:
     _started[task.task_id] = time.monotonic()
     say(f"  {task.task_family:<14} running")
 
 
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
-@keeping_interrupts
 def _on_success(task: luigi.Task) -> None:
     seconds = time.monotonic() - _started.pop(task.task_id, time.monotonic())
     say(f"  {task.task_family:<14} ran      {seconds:.1f}s -> {folder_of(task)}")
 
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)
-@keeping_interrupts
 def _on_failure(task: luigi.Task, error: BaseException) -> None:
     if isinstance(error, TrialPruned):  # the search stopped the trial: not an error
         say(f"  {task.task_family:<14} pruned   {error}")
@@ -132,13 +128,14 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
 
     def build() -> LuigiRunResult:
         result = luigi.build(list(roots), detailed_summary=True, **options)
-        raise_held_interrupt()  # a Ctrl-C that met an event callback after the last task began
+        raise_held_interrupt()  # a Ctrl-C Luigi swallowed (it drops one in event callbacks)
         return result
 
-    result = build()
-    if scheduler_url:  # shared tasks another runner was granted: wait for them, then adopt
-        from framework.execution import shared_work as shared
-        result = shared.until_complete(roots, result, build, FAILED_STATUSES, say)
+    with recording_interrupts():
+        result = build()
+        if scheduler_url:  # shared tasks another runner was granted: wait for them, then adopt
+            from framework.execution import shared_work as shared
+            result = shared.until_complete(roots, result, build, FAILED_STATUSES, say)
     return result
 
 
