@@ -16,9 +16,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from framework.core.errors import Interrupted
 
@@ -131,25 +133,25 @@ def recording_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.getsignal(signum) for signum in DEFERRED_SIGNALS}
+    # Python handlers only: a signal left to the system (default, ignored) raises nothing.
+    previous: dict[int, Callable[[int, FrameType | None], Any]] = {
+        signum: handler for signum in DEFERRED_SIGNALS
+        if callable(handler := signal.getsignal(signum))}
 
-    def recording(signum: int, frame: object) -> None:
-        handler = previous[signum]
+    def recording(signum: int, frame: FrameType | None) -> None:
         try:
-            handler(signum, frame)  # type: ignore[operator]
+            previous[signum](signum, frame)
         except KeyboardInterrupt as interrupt:
             _received.append(interrupt)
             raise
 
-    for signum, handler in previous.items():
-        if callable(handler):
-            signal.signal(signum, recording)
+    for signum in previous:
+        signal.signal(signum, recording)
     try:
         yield
     finally:
         for signum, handler in previous.items():
-            if callable(handler):
-                signal.signal(signum, handler)
+            signal.signal(signum, handler)
         _received.clear()
 
 
