@@ -6,7 +6,6 @@ small config and data folder; they run a few at a time because each is only star
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
@@ -209,16 +208,31 @@ BOMB = config("bad/bomb", Preprocessor={"train_file": "data.zip:train.csv",
                                         "test_file": "data.zip:test.csv", "id_column": ""})
 
 
+# Starts the runner and writes "<exit code> <its ru_maxrss in KiB>" to argv[1]. Linux carries
+# the peak of the memory a process replaced at exec into its ru_maxrss, and subprocess starts
+# a child with vfork, sharing the parent's memory until exec: a runner started straight from
+# this test process reported this process's peak (405 MB on CI) instead of its own. Started
+# from this small launcher, it reports its own.
+MEASURING_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
 def run_measured(project: Project, *args: str) -> tuple[int, str, float]:
     """(exit code, stderr, peak resident memory in MB) of one ``python src/runner.py ARGS``:
-    the child's own ``ru_maxrss``, from ``os.wait4``."""
+    its own ``ru_maxrss``, from ``os.wait4`` in a small launcher process."""
+    measured = project.root / "measured.txt"
     with (project.root / "err.txt").open("w+") as err:
-        child = subprocess.Popen([sys.executable, "src/runner.py", *args], cwd=project.root,
-                                 env=project.env(), stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        subprocess.run([sys.executable, "-c", MEASURING_LAUNCHER, str(measured),
+                        sys.executable, "src/runner.py", *args], cwd=project.root,
+                       env=project.env(), stderr=err, check=True)
         err.seek(0)
-        return child.returncode, err.read(), usage.ru_maxrss / 1024
+        code, peak_kib = measured.read_text().split()
+        return int(code), err.read(), int(peak_kib) / 1024
 
 
 @pytest.mark.parametrize("args", [[], ["--dry-run"]])
