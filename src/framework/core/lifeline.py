@@ -1,4 +1,5 @@
-"""Processes: which are alive, holding signals back, and workers that die with their runner.
+"""Processes: which are alive, holding signals back (or raising again the ones Luigi swallowed),
+and workers that die with their runner.
 
 Luigi runs tasks in processes forked from the runner (``--workers 2`` or more). If the runner is
 SIGKILLed, nothing tells them: they would go on writing outputs and logging into a run nobody
