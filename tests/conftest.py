@@ -6,6 +6,7 @@ tasks for hardening tests), ``support.servers`` (the compose services as local p
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,15 @@ from support.project import (  # noqa: F401
     task_lines,
     use_probes,
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Press Ctrl-C as from a terminal. A suite started in the background of a script (``pytest
+    &`` with no job control) inherits SIGINT ignored, as POSIX has it for background commands,
+    and so would every runner it starts: a test that sends SIGINT would wait for an exit that
+    never comes (and the runner rightly keeps an ignored SIGINT ignored)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
