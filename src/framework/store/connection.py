@@ -156,8 +156,11 @@ def wait_for(attempt: Callable[[], None], path: Path) -> None:
             time.sleep(PAUSE)
 
 
-def retrying(action: Callable[[], T], what: str, tracking_uri: str) -> T:
-    """``action()``, retried while the store is busy or unreachable, up to the deadline.
+def retrying(action: Callable[[], T], what: str, tracking_uri: str,
+             lost_race: Callable[[Exception], bool] | None = None) -> T:
+    """``action()``, retried while the store is busy or unreachable, up to the deadline, and
+    quietly when ``lost_race`` says another writer inserted the same row first (the call's
+    transaction was rolled back; made again, it finds that row).
 
     Raises ``StoreError`` (one line) when it fails for another reason or for too long.
     """
@@ -167,13 +170,14 @@ def retrying(action: Callable[[], T], what: str, tracking_uri: str) -> T:
         try:
             return action()
         except STORE_ERRORS as error:
-            transient = any(word in str(error).lower() for word in TRANSIENT)
+            raced = lost_race is not None and lost_race(error)
+            transient = raced or any(word in str(error).lower() for word in TRANSIENT)
             if not transient or time.monotonic() > deadline:
                 database = sqlite_path(tracking_uri)
                 who = f"; held by {holders(database)}" if database and transient else ""
                 raise StoreError(f"{what}: the tracking store {redact(tracking_uri)} failed "
                                  f"({first_line(error)}){who}") from None
-            if not warned:
+            if not warned and not raced:
                 print(f"{what}: the tracking store is busy, retrying for up to "
                       f"{store_wait():.0f}s", file=sys.stderr, flush=True)
                 warned = True

@@ -76,28 +76,22 @@ def log_datasets(client: MlflowClient, run_id: str, tables: Iterable[RawTable]) 
         entry = dataset_input(raw)
         inputs.setdefault((entry.dataset.name, entry.dataset.digest, raw.context), entry)
     if inputs:
-        _log_inputs(client, run_id, list(inputs.values()))
+        from framework.store.connection import retrying
+
+        entries = list(inputs.values())
+        retrying(lambda: client.log_inputs(run_id, datasets=entries),
+                 f"logging the datasets of run {run_id}", client.tracking_uri,
+                 lost_race=lost_dataset_race)
     return [entry.dataset.name for entry in inputs.values()]
 
 
 # MLflow looks a dataset up, then inserts it if missing, without a lock: two runners logging
 # the same new table into one experiment at the same moment both insert, and the slower one
 # breaks the datasets table's key (sqlite: "UNIQUE constraint failed: datasets.…", PostgreSQL:
-# "dataset_pk"). Its whole transaction was rolled back, so logging again finds the winner's row.
+# "dataset_pk").
 RACE_MARKERS = ("UNIQUE constraint failed: datasets.", '"dataset_pk"')
-RACE_ATTEMPTS = 3
 
 
 def lost_dataset_race(error: Exception) -> bool:
     """True when ``error`` is another runner having inserted the same dataset first."""
     return any(marker in str(error) for marker in RACE_MARKERS)
-
-
-def _log_inputs(client: MlflowClient, run_id: str, entries: list[DatasetInput]) -> None:
-    for attempt in range(1, RACE_ATTEMPTS + 1):
-        try:
-            client.log_inputs(run_id, datasets=entries)
-            return
-        except Exception as error:
-            if attempt == RACE_ATTEMPTS or not lost_dataset_race(error):
-                raise

@@ -77,7 +77,7 @@ def test_the_handlers_are_put_back_and_nothing_is_held_after_the_build(tmp_path:
     lifeline.raise_held_interrupt()  # nothing held: no raise
 
 
-def test_a_handler_that_does_not_raise_is_not_turned_into_an_interrupt(tmp_path: Path):
+def test_a_handler_that_does_not_raise_is_not_turned_into_an_interrupt():
     seen: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
     try:

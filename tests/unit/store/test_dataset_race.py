@@ -9,6 +9,7 @@ into its own run of one real sqlite store.
 from __future__ import annotations
 
 import multiprocessing
+from functools import partial
 from pathlib import Path
 
 # Imported once here, not in every racer.
@@ -57,6 +58,10 @@ def tables(round_: int) -> list[datasets.RawTable]:
     return made
 
 
+def log_tables(logged: list[datasets.RawTable], ready: tuple[MlflowClient, str]) -> None:
+    datasets.log_datasets(*ready, logged)
+
+
 @pytest.mark.filterwarnings("ignore:The specified dataset source:UserWarning",  # MLflow's own
                             "ignore:Starting with pandas version 4.0")
 def test_processes_logging_the_same_new_tables_together_all_record_them(tmp_path: Path):
@@ -67,11 +72,7 @@ def test_processes_logging_the_same_new_tables_together_all_record_them(tmp_path
         return MlflowClient(uri), ids.get(timeout=30)
 
     for round_ in range(ROUNDS):
-        logged = tables(round_)
-
-        def log(ready: tuple[MlflowClient, str], logged: list = logged) -> None:
-            datasets.log_datasets(*ready, logged)
-
+        log = partial(log_tables, tables(round_))
         assert race(log, PROCESSES, prepare=client_and_run) == ["ok"] * PROCESSES
 
 
