@@ -23,7 +23,7 @@ RUN_SECTION = "RunConfig"
 PATH_SECTION = "PathConfig"
 DEFAULT_INPUT = "./input/"
 RUN_URI_PREFIX = "runs:/"
-SWEEP_SECTION = "Sweep"  # present -> the run is a sweep (framework/sweep.py)
+SWEEP_SECTION = "Sweep"  # present -> the run is a sweep (framework/experiment/sweep.py)
 # MLflow refuses longer experiment names (only once the run is being created).
 MAX_EXPERIMENT_NAME = 500
 

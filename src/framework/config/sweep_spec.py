@@ -2,13 +2,13 @@
 
 A sweep key is a dotted task parameter, ``"Task.param"`` or ``"Task.param.key"`` (one key of a
 table parameter); its value is a list of values (``grid`` and ``random``) or, for ``random``
-and the adaptive methods (``tpe``, ``cmaes``, ``gp``: framework/study.py), a distribution
+and the adaptive methods (``tpe``, ``cmaes``, ``gp``: framework/search/study.py), a distribution
 ``{ loguniform = [a, b] }``, ``{ uniform = [a, b] }`` or ``{ randint = [low, high] }``
 (scipy.stats', so ``high`` is excluded). The expansion itself is scikit-learn's
 ``ParameterGrid`` / ``ParameterSampler``, counted before it is expanded (``count``) and walked
 lazily (``points``). Each configuration is the experiment
 file with its values assigned exactly as ``--set`` would assign them, so the same checks
-(framework/schema.py, each task's ``check()``) judge it before anything runs.
+(framework/config/schema.py, each task's ``check()``) judge it before anything runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import luigi
 
@@ -27,11 +27,8 @@ from framework.config import overrides
 from framework.config.schema import task_parameters
 from framework.core.errors import UserError
 
-if TYPE_CHECKING:
-    pass
-
 SECTION = f"[{config_file.SWEEP_SECTION}]"
-ADAPTIVE = ("tpe", "cmaes", "gp")  # Optuna samplers: framework/study.py
+ADAPTIVE = ("tpe", "cmaes", "gp")  # Optuna samplers: framework/search/study.py
 PRUNERS = ("median", "hyperband", "none")
 OPTIONS = {
     "method": 'how configurations are chosen: "grid" (every combination), "random", or an '
@@ -71,7 +68,8 @@ class SweepSpec:
 
     @property
     def adaptive(self) -> bool:
-        """True for an Optuna study (framework/study.py), False for a grid or random sweep."""
+        """True for an Optuna study (framework/search/study.py), False for a grid or random
+        sweep."""
         return self.method in ADAPTIVE
 
 

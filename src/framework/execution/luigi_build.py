@@ -115,8 +115,8 @@ def execute(roots: Sequence[luigi.Task], workers: int | None, scheduler_url: str
     """Run ``roots`` and their upstream tasks; the caller reads ``status`` for success.
 
     Without ``scheduler_url`` Luigi's in-process scheduler is used; with it, tasks another
-    runner was granted are waited for (``framework.shared``). The process lock is off:
-    Luigi keys it on the command line, so a second identical run would silently do nothing.
+    runner was granted are waited for (``framework.execution.shared_work``). The process lock is
+    off: Luigi keys it on the command line, so a second identical run would silently do nothing.
     """
     options: dict[str, object] = {"no_lock": True}
     if workers is not None:  # else [core] workers from the config, or Luigi's 1

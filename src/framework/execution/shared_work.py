@@ -6,12 +6,12 @@ computes is identified on the scheduler by its signature (its ``work_id`` parame
 id is not part of the Luigi task id), when the run uses ``--scheduler-url`` and may reuse
 (neither ``--no-reuse`` nor ``--force``: those ask for private work, identified by the run id).
 
-Whoever is granted a task runs it into its own run and uploads it (``framework.remote``). The
-other runner's Luigi worker finds nothing to do meanwhile and returns; the runner builds
-again every ``POLL_SECONDS`` until its requested tasks are complete, a task fails, or nothing
-is left that another runner could be computing. A task another runner completed is
-"adopted": ``RunTask.complete`` finds its verified output in the tracking store (the same
-lookup as reuse, so it is downloaded to the cache and verified), and once the DAG is done
+Whoever is granted a task runs it into its own run and uploads it
+(``framework.store.remote_outputs``). The other runner's Luigi worker finds nothing to do meanwhile
+and returns; the runner builds again every ``POLL_SECONDS`` until its requested tasks are complete,
+a task fails, or nothing is left that another runner could be computing. A task another runner
+completed is "adopted": ``RunTask.complete`` finds its verified output in the tracking store (the
+same lookup as reuse, so it is downloaded to the cache and verified), and once the DAG is done
 ``record_adopted`` records it on this run as reused from the run that made it.
 """
 

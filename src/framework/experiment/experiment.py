@@ -71,7 +71,7 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
     from framework.store.relocation import check_not_moved
 
     check_not_moved(client, config.run.experiment_name, project_root)
-    if options.reuse and not options.dry_run:  # claims are taken: framework/claims.py
+    if options.reuse and not options.dry_run:  # claims are taken: framework/execution/claims.py
         from framework.execution import claims
         claims.check_folder()
     decisions = plan(config, registry, options, client, project_root / "src")
@@ -85,7 +85,7 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
 def claim(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
           options: Options, client: MlflowClient, decisions: list[Decision],
           project_root: Path) -> list[Decision]:
-    """Claim the outputs the plan computes (framework/claims.py); the plan to execute."""
+    """Claim the outputs the plan computes (framework/execution/claims.py); the plan to execute."""
     if not options.reuse:  # nothing would be reused from the other runner anyway
         return decisions
     from framework.execution import claims

@@ -1,6 +1,6 @@
 """What a study shows: a line as each trial ends, the whole study as the sweep's outcomes (for
-``sweep.csv``, ``sweep.png``, the best run and the registry: framework/sweep_report.py), and
-Optuna's own plots on the parent run."""
+``sweep.csv``, ``sweep.png``, the best run and the registry: framework/experiment/sweep_report.py),
+and Optuna's own plots on the parent run."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Running an adaptive search (``[Sweep] method = "tpe" | "cmaes" | "gp"``): an Optuna study
 whose trials are runs.
 
-Before any run or study exists, the space is checked (framework/sweep.py) and so is every
+Before any run or study exists, the space is checked (framework/experiment/sweep.py) and so is every
 key's every choice and both ends of every range (``study_space.corners``), with the metric.
 Then one parent run per command, and one child run per trial (tags ``trial.number``,
 ``trial.state``), asked and told one at a time (``StudySweeper``): a worker whose trial ends or

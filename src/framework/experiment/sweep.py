@@ -1,15 +1,15 @@
 """Running a sweep: one parent MLflow run, one child run per configuration, in one process.
 
 Every configuration is checked before the parent run exists (bad input: exit 2, no run:
-framework/sweep_check.py), but planned only just before it runs, so whatever an earlier one
-published (the shared Preprocessor of a Trainer grid) is reused rather than recomputed, and
+framework/experiment/sweep_check.py), but planned only just before it runs, so whatever an earlier
+one published (the shared Preprocessor of a Trainer grid) is reused rather than recomputed, and
 the first configuration starts as soon as the checks are done. A configuration whose every
 requested task is already in the store is not run again: its earlier run stands in for it.
 What runs next is a sweeper's choice (``GridSweeper`` here; an Optuna study's trials in
-framework/study_run.py); how it runs is the launcher's (framework/launcher.py): in order in
-this process, or with ``--workers N`` in N processes forked after the imports (Luigi's
+framework/experiment/study_run.py); how it runs is the launcher's (framework/execution/launcher.py):
+in order in this process, or with ``--workers N`` in N processes forked after the imports (Luigi's
 configuration is process-global, so each runs one configuration at a time, with one Luigi
-worker); claims (framework/claims.py) keep two of them from computing one output twice.
+worker); claims (framework/execution/claims.py) keep two of them from computing one output twice.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     spec = sweep_check.with_headline_metric(spec, first, registry)
     sweep_check.check_metric(spec, first, registry)
     from framework.core import heap
-    heap.settle()  # imported and checked every configuration: framework/heap.py
+    heap.settle()  # imported and checked every configuration: framework/core/heap.py
     if options.dry_run:
         print(f"{sweep.describe(points[0])}\n{render(first_plan)}")
         for point in points[1:]:  # planned against today's store: earlier ones have not run

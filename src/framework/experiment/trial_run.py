@@ -3,8 +3,8 @@ if the trial completes.
 
 The task that logs the study's metric (the Evaluator) runs first, with its upstream tasks; its
 pruner may stop it between folds (``RunTask.report_progress`` raises ``TrialPruned``, and
-``framework.pruning`` remembers it in the process). Only a trial that completes goes on to the
-other requested tasks (the final model, the Prediction). A pruned trial's run is FINISHED, not
+``framework.search.pruning`` remembers it in the process). Only a trial that completes goes on to
+the other requested tasks (the final model, the Prediction). A pruned trial's run is FINISHED, not
 FAILED: its tag ``trial.state`` says PRUNED.
 """
 
@@ -35,7 +35,7 @@ def tags(trial: TrialRef) -> dict[str, str]:
 
 
 def was_pruned() -> bool:
-    """True when this process's current trial was pruned (framework/pruning.py)."""
+    """True when this process's current trial was pruned (framework/search/pruning.py)."""
     from framework.search import pruning
     return pruning.was_pruned()
 

@@ -9,9 +9,9 @@ byte of the output.
 
 When ``RUNNER_SIGNING_KEY`` is set (in ``.env.local``, never committed; the runner redacts it
 like every secret), an output made on another machine (a remote folder, fetched through
-``framework.remote``) is used only when its recorded digest carries a valid signature; anything
-else is refused before a byte of it is downloaded, and the task computes it again. Outputs of
-this machine are read from its own disk and need no signature. Without a key nothing is checked:
+``framework.store.remote_outputs``) is used only when its recorded digest carries a valid signature;
+anything else is refused before a byte of it is downloaded, and the task computes it again. Outputs
+of this machine are read from its own disk and need no signature. Without a key nothing is checked:
 the server is trusted (see docs/trust-boundary.md).
 """
 
@@ -33,7 +33,7 @@ PURPOSE = b"luigi-mlflow-runner manifest v1\n"
 
 def signing_key() -> bytes | None:
     """The team key, or None when none is configured; ``UserError`` for a key too short to
-    be worth anything (and too short for ``framework.secrets`` to redact)."""
+    be worth anything (and too short for ``framework.core.secrets`` to redact)."""
     key = os.environ.get(KEY_VARIABLE, "").strip()
     if not key:
         return None

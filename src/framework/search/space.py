@@ -1,7 +1,7 @@
 """An adaptive search's space: the checked ``[Sweep]`` values as Optuna distributions.
 
-The values are the random sweep's (framework/sweep.py): a list is a categorical, a table a
-distribution, with scipy's meaning (``randint = [2, 8]`` draws 2..7). Optuna's categorical
+The values are the random sweep's (framework/experiment/sweep.py): a list is a categorical, a table
+a distribution, with scipy's meaning (``randint = [2, 8]`` draws 2..7). Optuna's categorical
 choices must be None, bool, int, float or str; any other value (a list of columns, a table) is
 offered as its JSON text and decoded back before it is assigned.
 """

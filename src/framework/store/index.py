@@ -39,8 +39,9 @@ class OutputIndex:
 
     An output is used from where its run keeps it: a folder of this machine (the run's
     artifacts, or this machine's own copy of a run logged to a server), else a verified copy
-    of the run's remote ``<Task>`` artifacts in the local cache (``framework.remote``).
-    ``refused`` says, per task, why a matching remote output was not used.
+    of the run's remote ``<Task>`` artifacts in the local cache
+    (``framework.store.remote_outputs``). ``refused`` says, per task, why a matching remote output
+    was not used.
     """
 
     def __init__(self, client: MlflowClient) -> None:

@@ -64,7 +64,7 @@ class RunTask(luigi.Task):
       before the MLflow run is created, for every task that is not already complete;
     - ``self.input()`` gives the upstream tasks' ``OutputFolder``s, shaped like ``requires()``;
     - ``model_folder``: set it to the name of a sub-folder of the output that ``produce``
-      writes as an MLflow model; the framework makes it a logged model (``framework.models``);
+      writes as an MLflow model; the framework makes it a logged model (``framework.store.models``);
     - ``scores_model_of``: the name of a task whose model this task's metrics score without
       reading it (built from that task's settings, ``borrowed_parameters``): the metrics are
       linked to its logged model once the DAG has run (``framework.experiment.scoring``);

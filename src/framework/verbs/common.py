@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     Store: TypeAlias = MlflowClient | SqlReader  # what a verb reads runs from
     AnyRun: TypeAlias = Run | StoredRun  # a run as either of them returns it
 
-EFFECTIVE_CONFIG = "effective_config.toml"  # the artifact framework/recording.py logs
+EFFECTIVE_CONFIG = "effective_config.toml"  # the artifact framework/experiment/recording.py logs
 GIT_DIFF = "git.diff"
 PAGE = 1000  # runs per search request (MLflow's sqlite store caps a page at 50,000)
 

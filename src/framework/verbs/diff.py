@@ -2,7 +2,7 @@
 
 The per-task verdict uses the signatures the runs recorded (``signature.<Task>``) and the
 parts each output's manifest keeps (``signature_parts``), explained in the plan's own words
-(``framework.signature.explain``: ``parameter Trainer.seed 0 -> 1``, ``upstream Trainer
+(``framework.outputs.signature.explain``: ``parameter Trainer.seed 0 -> 1``, ``upstream Trainer
 changed``, ``code of titanic/features.py changed``).
 """
 

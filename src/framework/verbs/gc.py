@@ -1,9 +1,9 @@
 """``gc``: delete runs and their artifacts, keeping everything still needed (``keep.py``
 decides, from what ``gc_survey.py`` reads).
 
-The real run decides again under the exclusive gc lock (``framework.gc_guard``) and holds the
-claims of the outputs it deletes (``framework.claims``), so no runner of this machine plans
-with a run being deleted. Deleting is what ``mlflow gc`` does: mark the run deleted, delete
+The real run decides again under the exclusive gc lock (``framework.execution.gc_guard``) and holds
+the claims of the outputs it deletes (``framework.execution.claims``), so no runner of this machine
+plans with a run being deleted. Deleting is what ``mlflow gc`` does: mark the run deleted, delete
 its artifact location through MLflow's artifact repository, then hard-delete it from the
 backend store. A tracking server offers no hard delete: there the runs are marked deleted and
 their artifacts deleted through the server; ``mlflow gc`` on the server host purges the rest.
