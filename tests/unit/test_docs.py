@@ -119,3 +119,43 @@ def test_every_test_the_docs_name_exists() -> None:
                 hint = f" (it is {where.relative_to(REPO)})" if where else ""
                 wrong.append(f"{page.relative_to(REPO)}: {name}{hint}")
     assert not wrong, "\n".join(wrong)
+
+
+# An engine module named in prose: ``framework/store/index.py`` or ``framework.store.index``
+# (a dotted name may go on to a function: ``framework.core.secrets.redact``).
+MODULE_PATH = re.compile(r"\bframework/[\w/]+\.py\b")
+MODULE_DOTTED = re.compile(r"``(framework(?:\.\w+)+)``")
+
+
+def named_module_exists(reference: str) -> bool:
+    """True when ``reference`` (a path or a dotted name, maybe ending in an attribute) names a
+    module or package under src/."""
+    if "/" in reference:
+        return (REPO / "src" / reference).is_file()
+    parts = reference.split(".")
+    for end in range(len(parts), 0, -1):  # the longest prefix that is a module
+        path = REPO / "src" / Path(*parts[:end])
+        if path.with_suffix(".py").is_file():
+            return end >= len(parts) - 1  # at most one attribute (a function) after a module
+        if (path / "__init__.py").is_file():
+            return end == len(parts)  # a package's attribute would be a module it lacks
+    return False
+
+
+def test_named_module_exists_tells_modules_from_stale_names() -> None:
+    assert named_module_exists("framework/store/index.py")
+    assert named_module_exists("framework.core.secrets.redact")
+    assert named_module_exists("framework.outputs")
+    assert not named_module_exists("framework/claims.py")  # before the layering
+    assert not named_module_exists("framework.remote")
+
+
+def test_every_engine_module_the_code_and_docs_name_exists() -> None:
+    """Modules move between layers; the docstrings, comments and pages that name them follow."""
+    pages = [*markdown_files(), *(REPO / "src").rglob("*.py"), *(REPO / "tests").rglob("*.py")]
+    wrong = [f"{page.relative_to(REPO)}: {reference}"
+             for page in pages if page != Path(__file__)
+             for pattern in (MODULE_PATH, MODULE_DOTTED)
+             for reference in pattern.findall(page.read_text(encoding="utf-8"))
+             if not named_module_exists(reference)]
+    assert not wrong, "\n".join(wrong)
