@@ -154,7 +154,8 @@ def _worker_hook(module: ModuleType) -> None:
 
 HOOKS: dict[str, Callable[[ModuleType], None]] = {
     "framework.task.registry": each(("load_tasks", "load task modules")),
-    "framework.config.sweep_spec": each(("read_spec", "read sweep spec"), ("expand", "expand")),
+    "framework.config.sweep_spec": each(("read_spec", "read sweep spec")),
+    "framework.config.sweep_points": each(("expand", "expand")),
     "framework.experiment.sweep": _sweep_hook,
     "framework.experiment.sweep_check": each(("check_all", "check all configurations"),
                                              ("check_metric", "check metric")),

@@ -1,23 +1,20 @@
-"""Sweeps: the ``[Sweep]`` table and ``--sweep`` flags turned into checked configurations.
+"""Sweeps: the ``[Sweep]`` table and ``--sweep`` flags read into a checked ``SweepSpec``.
 
 A sweep key is a dotted task parameter, ``"Task.param"`` or ``"Task.param.key"`` (one key of a
 table parameter); its value is a list of values (``grid`` and ``random``) or, for ``random``
 and the adaptive methods (``tpe``, ``cmaes``, ``gp``: framework/search/study.py), a distribution
 ``{ loguniform = [a, b] }``, ``{ uniform = [a, b] }`` or ``{ randint = [low, high] }``
-(scipy.stats', so ``high`` is excluded). The expansion itself is scikit-learn's
-``ParameterGrid`` / ``ParameterSampler``, counted before it is expanded (``count``) and walked
-lazily (``points``). Each configuration is the experiment
-file with its values assigned exactly as ``--set`` would assign them, so the same checks
-(framework/config/schema.py, each task's ``check()``) judge it before anything runs.
+(scipy.stats', so ``high`` is excluded). A grid or random sweep is counted here before anything
+expands it (``count``, ``check_size``); its configurations are framework/config/sweep_points.py's,
+each judged by the same checks as the experiment file (framework/config/schema.py, each task's
+``check()``) before anything runs.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import luigi
@@ -227,50 +224,3 @@ def check_size(spec: SweepSpec) -> int:
                         f"max_configurations = {spec.max_configurations:,}; sweep fewer values, "
                         f"or raise it with --sweep max_configurations={size}")
     return size
-
-
-def points(spec: SweepSpec) -> Iterator[dict[str, Any]]:
-    """The configurations, as dotted key -> plain Python value, in the order they will run,
-    one at a time (a large grid is never held as a list)."""
-    from sklearn.model_selection import ParameterGrid, ParameterSampler
-
-    if spec.method == "grid":
-        found: Iterable[dict[str, Any]] = ParameterGrid(spec.space)
-    else:
-        found = ParameterSampler(spec.space, n_iter=count(spec), random_state=spec.seed)
-    # numpy scalars (from the samplers) are not TOML values; their Python twins are.
-    for point in found:
-        yield {key: value.item() if hasattr(value, "item") else value
-               for key, value in point.items()}
-
-
-def expand(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every configuration, in the order they will run."""
-    return list(points(spec))
-
-
-def grid_digest(spec: SweepSpec) -> str:
-    """What the expansion depends on: the space, method, samples, seed and the versions of
-    the libraries that expand it. An equal digest means an equal list of configurations."""
-    import hashlib
-    from importlib import metadata
-
-    space = {key: spec.raw[key] for key in spec.space}
-    basis = {"space": space, "method": spec.method, "samples": spec.samples, "seed": spec.seed,
-             "libraries": [metadata.version(name) for name in ("scikit-learn", "scipy")]}
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
-
-
-def configuration(base: config_file.ExperimentConfig, point: Mapping[str, Any],
-                  spec: SweepSpec, project_root: Path) -> config_file.ExperimentConfig:
-    """``base`` with the point's values assigned as ``--set`` would (a key in a table merges)."""
-    document = {name: dict(body) for name, body in base.document.items()}
-    origins = dict(base.origins)
-    for key, value in point.items():
-        overrides.assign(document, key.split("."), value, spec.origins[key], origins)
-    return config_file.from_document(base.path, document, project_root, origins)
-
-
-def describe(point: Mapping[str, Any]) -> str:
-    """``Trainer.estimator_params.alpha=0.1 Trainer.seed=1``."""
-    return " ".join(f"{key}={json.dumps(value)}" for key, value in point.items())

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.experiment.sweep import Outcome
 from framework.search import study
@@ -57,7 +58,7 @@ class StudyProgress:
         value = outcome.metrics.get(metric)
         shown = f"{metric} {value:.4f}" if value is not None else outcome.error
         print(f"  [trial {outcome.trial}] {outcome.status:<8} {outcome.seconds:5.1f}s  "
-              f"{sweep.describe(outcome.point)}  {shown}  run {outcome.run_id or '-'}",
+              f"{sweep_points.describe(outcome.point)}  {shown}  run {outcome.run_id or '-'}",
               flush=True)
         trials = [t for t in self.study.get_trials(deepcopy=False) if study.counted(t)]
         ended = [t for t in trials if t.state.is_finished()]

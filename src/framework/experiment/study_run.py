@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.config import file as config_file
+from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.errors import ExitCode, UserError
 from framework.experiment import experiment as app
@@ -102,7 +103,7 @@ def check(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     corners = list(study_space.corners(spec.space))
     sweep_check.check_all(config, corners, len(corners), spec, registry, project_root,
                           "search space check")
-    first = sweep.configuration(config, corners[0], spec, project_root)
+    first = sweep_points.configuration(config, corners[0], spec, project_root)
     plan = sweep_run.check_first(first, corners[0], len(corners), registry, options,
                                  project_root, client)
     spec = sweep_check.with_headline_metric(spec, first, registry)
@@ -138,7 +139,7 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     if options.dry_run:
         print(f"study {name!r} in {study_storage.shown(url)}: {spec.method}, {spec.trials} trials, "
               f"{spec.metric} ({spec.goal}), pruner {spec.pruner}\nfirst configuration "
-              f"({sweep.describe(next(study_space.corners(spec.space)))}):\n"
+              f"({sweep_points.describe(next(study_space.corners(spec.space)))}):\n"
               f"{sweep_run.render(plan)}\n(dry run, nothing was run or logged)")
         return ExitCode.OK
     found, storage = study.open_study(url, name, spec)

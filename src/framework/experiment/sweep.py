@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.config import file as config_file
+from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.errors import ExitCode
 from framework.core.names import SWEEP_GRID_TAG, SWEEP_SIZE_TAG, TASK_TAG
@@ -98,13 +99,13 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
 
         fork_safe_connections()
     client = tracking.open_store(tracking.tracking_uri())
-    digest = sweep.grid_digest(spec)
+    digest = sweep_points.grid_digest(spec)
     points = sweep_report.stored_grid(client, config.run.experiment_name, digest)
     if points is None:
-        points = sweep.expand(spec)
+        points = sweep_points.expand(spec)
     child_options = replace(options, workers=1, sweeps=())
     sweep_check.check_all(config, points, len(points), spec, registry, project_root)
-    first = sweep.configuration(config, points[0], spec, project_root)
+    first = sweep_points.configuration(config, points[0], spec, project_root)
     first_plan = check_first(first, points[0], len(points), registry, child_options,
                              project_root, client)
     spec = sweep_check.with_headline_metric(spec, first, registry)
@@ -112,11 +113,11 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     from framework.core import heap
     heap.settle()  # imported and checked every configuration: framework/core/heap.py
     if options.dry_run:
-        print(f"{sweep.describe(points[0])}\n{render(first_plan)}")
+        print(f"{sweep_points.describe(points[0])}\n{render(first_plan)}")
         for point in points[1:]:  # planned against today's store: earlier ones have not run
-            plan = app.prepare(sweep.configuration(config, point, spec, project_root),
+            plan = app.prepare(sweep_points.configuration(config, point, spec, project_root),
                                registry, child_options, project_root, client)[1]
-            print(f"{sweep.describe(point)}\n{render(plan)}")
+            print(f"{sweep_points.describe(point)}\n{render(plan)}")
         print(f"sweep of {len(points)} configurations (dry run, nothing was run or logged)")
         return ExitCode.OK
     _plan = Plan(config, spec, registry, child_options, project_root, client)
@@ -149,7 +150,7 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
         parent.failed = bool(failed)
     sweep_report.print_table(spec, outcomes, best)
     for outcome in failed:
-        print(f"configuration {outcome.index + 1} ({sweep.describe(outcome.point)}) "
+        print(f"configuration {outcome.index + 1} ({sweep_points.describe(outcome.point)}) "
               f"{outcome.status}: {outcome.error or 'see its run'}", flush=True)
     app.report(parent, "")
     return ExitCode.TASK_FAILED if failed else ExitCode.OK
@@ -171,7 +172,7 @@ def check_first(cfg: config_file.ExperimentConfig, point: dict[str, Any], total:
     try:
         return app.prepare(cfg, registry, options, project_root, client)[1]
     except UserError as error:
-        raise UserError(f"sweep configuration 1/{total} ({sweep.describe(point)}): {error}"
+        raise UserError(f"sweep configuration 1/{total} ({sweep_points.describe(point)}): {error}"
                         ) from None
 
 
@@ -203,7 +204,7 @@ def run_planned(job: Job, started: float) -> Outcome:
     from framework.experiment import trial_run
     assert _plan is not None
     p = _plan
-    cfg = sweep.configuration(p.base, job.point, p.spec, p.project_root)
+    cfg = sweep_points.configuration(p.base, job.point, p.spec, p.project_root)
     trial = job.trial.number if job.trial else None
     decisions = app.prepare(cfg, p.registry, p.options, p.project_root, p.client)[1]
     source = reused_run(cfg, decisions)
@@ -217,7 +218,7 @@ def run_planned(job: Job, started: float) -> Outcome:
         with contextlib.redirect_stdout(output):
             run = app.track_and_execute(cfg, p.registry, p.options, p.client, decisions,
                                         p.project_root, p.parent_run_id, job.trial,
-                                        p.scoring_task, run_name=sweep.describe(job.point))
+                                        p.scoring_task, run_name=sweep_points.describe(job.point))
     finally:
         claims.release_all()
     run.log_text(output.getvalue(), "runner_output.txt")

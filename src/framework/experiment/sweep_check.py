@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.config import file as config_file
-from framework.config import schema
+from framework.config import schema, sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.errors import UserError
 from framework.experiment import experiment as app
@@ -63,12 +63,12 @@ def check_all(base: config_file.ExperimentConfig, points: Sequence[dict[str, Any
     checked: list[str] = []
     for number, point in enumerate(points, start=1):
         try:
-            cfg = sweep.configuration(base, point, spec, project_root)
+            cfg = sweep_points.configuration(base, point, spec, project_root)
             if number == 1:
                 checked = [name for name in dag_tasks(cfg, registry) if name in swept]
             check_configuration(cfg, registry, checked)
         except UserError as error:
-            raise UserError(f"{what} {number}/{total} ({sweep.describe(point)}): {error}"
+            raise UserError(f"{what} {number}/{total} ({sweep_points.describe(point)}): {error}"
                             ) from None
         if number % PROGRESS_EVERY == 0 and number < total:
             print(f"checked {number:,}/{total:,} configurations "

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.names import DESCRIPTION_TAG
 from framework.store import ui
@@ -56,7 +57,7 @@ def configurations_note(parent: TrackedRun, spec: sweep.SweepSpec,
     lines = [SECTION, ""]
     if best is not None and best.run_id:
         lines += [f"**Best** by {metric} ({spec.goal}): run {links[best.run_id]} "
-                  f"({sweep.describe(best.point)})", ""]
+                  f"({sweep_points.describe(best.point)})", ""]
     keys = list(spec.space)
     lines += ["| # | " + " | ".join(keys) + f" | {metric or 'metric'} | status | run |",
               "|---" * (len(keys) + 4) + "|"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import toml
 
 from framework.config import file as config_file
+from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.names import (
     BEST_METRIC_PREFIX,
@@ -135,7 +136,7 @@ class Progress:
         value = outcome.metrics.get(metric or "")
         shown = f"{metric} {value:.4f}" if value is not None else outcome.error
         print(f"  [{outcome.index + 1}/{self.total}] {outcome.status:<8} "
-              f"{outcome.seconds:5.1f}s  {sweep.describe(outcome.point)}  {shown}  "
+              f"{outcome.seconds:5.1f}s  {sweep_points.describe(outcome.point)}  {shown}  "
               f"run {outcome.run_id or '-'}", flush=True)
         count, elapsed = len(self.outcomes), time.monotonic() - self.started
         left = elapsed / count * (self.total - count)
@@ -144,7 +145,7 @@ class Progress:
         if best is not None:
             metric = metric_of(self.spec, self.outcomes)
             line += (f", best so far: {metric} {best.metrics[metric or '']:.4f} "
-                     f"({sweep.describe(best.point)})")
+                     f"({sweep_points.describe(best.point)})")
         print(line, flush=True)
 
 
@@ -181,7 +182,7 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
     describe_parent(parent, spec, ranked(spec, outcomes), metric, best)
     if best is not None and best.run_id:
         parent.set_tags({SWEEP_BEST_TAG: best.run_id, SWEEP_METRIC_TAG: metric,
-                         SWEEP_BEST_CONFIGURATION_TAG: sweep.describe(best.point)})
+                         SWEEP_BEST_CONFIGURATION_TAG: sweep_points.describe(best.point)})
         from framework.store.tracking import log_metrics, tracking_uri
 
         log_metrics(tracking_uri(), parent.run_id,
@@ -232,7 +233,7 @@ def print_table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], best: Outcom
     print(f"\nsweep results, best first by {metric} ({spec.goal}):", flush=True)
     print(frame[wanted].to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
     if best is not None:
-        print(f"best: run {best.run_id} ({sweep.describe(best.point)})", flush=True)
+        print(f"best: run {best.run_id} ({sweep_points.describe(best.point)})", flush=True)
     elif metric:
         print(f"no configuration logged {metric}; set [Sweep] metric to one they log",
               flush=True)

@@ -3,7 +3,8 @@
 Everything goes through an explicit ``MlflowClient`` and run id, never through MLflow's global
 "active run", because Luigi runs tasks in forked worker processes where that state is gone.
 Everything text-like that is logged (params, tags, texts, text artifacts) passes through
-``framework.core.secrets.redact`` first; every write rides out a busy store (``connection.retrying``).
+``framework.core.secrets.redact`` first; every write rides out a busy store
+(``connection.retrying``).
 """
 
 from __future__ import annotations

@@ -10,14 +10,8 @@ import luigi
 import pytest
 
 from framework.config.file import from_document
-from framework.config.sweep_spec import (
-    SweepSpec,
-    configuration,
-    describe,
-    expand,
-    grid_digest,
-    read_spec,
-)
+from framework.config.sweep_points import configuration, describe, expand, grid_digest
+from framework.config.sweep_spec import SweepSpec, read_spec
 from framework.core.errors import UserError
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.errors import UserError
 from framework.search import space as study_space
@@ -57,7 +58,7 @@ def test_a_grid_is_counted_not_expanded(registry):
     assert "max_configurations=1000000" in str(raised.value)
     spec = spec_of(registry, flags=[*flags, "max_configurations=1000000"])
     assert sweep.count(spec) == 1_000_000
-    assert next(sweep.points(spec)) == {"Trainer.seed": 0, "Evaluator.seed": 0}
+    assert next(sweep_points.points(spec)) == {"Trainer.seed": 0, "Evaluator.seed": 0}
 
 
 def test_random_samples_are_counted_and_bounded_by_a_list_grid(registry):
@@ -66,7 +67,7 @@ def test_random_samples_are_counted_and_bounded_by_a_list_grid(registry):
                                  "Trainer.estimator_params.alpha={uniform=[0, 1]}"])
     lists = spec_of(registry, flags=["method=random", "samples=50", "Trainer.seed=[0, 1, 2]"])
     assert sweep.count(lists) == 3
-    assert sorted(p["Trainer.seed"] for p in sweep.points(lists)) == [0, 1, 2]
+    assert sorted(p["Trainer.seed"] for p in sweep_points.points(lists)) == [0, 1, 2]
 
 
 def test_a_study_takes_the_random_sweeps_distributions(registry):
