@@ -1,7 +1,8 @@
 """Every name the runner writes into the tracking store or a manifest, defined once.
 
-Runs carry tags (searchable: reuse, lineage, sweeps and the verbs after the run query them),
-and every task output carries a ``_manifest.json`` whose keys readers depend on. A name typed
+Runs carry tags (searchable: reuse, lineage, sweeps and the verbs after the run query them)
+and artifacts the verbs read back, and every task output carries a ``_manifest.json`` whose
+keys readers depend on. A name typed
 twice drifts; so each one lives here, and everything else imports it. MLflow's own tag names
 (``mlflow.*``) are listed too, where the runner sets or reads them.
 """
@@ -80,6 +81,14 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 SHARED_VIEW_TAG_PREFIX = "mlflow.sharedViewState."
 DATASET_CONTEXT_TAG = "mlflow.data.context"  # the input tag the UI shows as a dataset's context
 MODEL_FOLDER_TAG = "output.folder"  # logged-model tag: the verified folder it was made from
+
+# --- Artifacts of a run (beside its task folders; ``diff`` and ``reproduce`` read them) -----
+CONFIG_FOLDER = "config"  # the experiment file as the user wrote it
+EFFECTIVE_CONFIG_ARTIFACT = "effective_config.toml"  # the config after --set (a sweep's: [Sweep])
+PLAN_ARTIFACT = "plan.txt"  # what the run decided per task, and why
+GIT_DIFF_ARTIFACT = "git.diff"  # the uncommitted changes of a dirty work tree
+LOGS_FOLDER = "logs"  # luigi.log
+RUNNER_OUTPUT_ARTIFACT = "runner_output.txt"  # a sweep configuration's terminal output
 
 # --- Manifest keys (``_manifest.json`` of every task output) ------------------------------
 MANIFEST_FILE = "_manifest.json"

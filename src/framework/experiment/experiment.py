@@ -16,7 +16,7 @@ from framework.config import file as config_file
 from framework.core import heap
 from framework.core.errors import ExitCode, UserError
 from framework.core.local_dirs import REMOTE_STAGING
-from framework.core.names import TASK_TAG
+from framework.core.names import LOGS_FOLDER, TASK_TAG
 from framework.execution import gc_guard
 from framework.experiment.options import Options
 from framework.task.dag import walk
@@ -206,7 +206,7 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
             final = recording.record_adopted(run, dag, decisions, config.run.description)
             scoring.link_scores(run.client, run.run_id, dag)
         finally:
-            run.log_artifact(log_file, "logs")
+            run.log_artifact(log_file, LOGS_FOLDER)
         if execution.succeeded(result):
             recording.register_models(run, config, dag)
     report(run, result.summary_text if run.failed else "",

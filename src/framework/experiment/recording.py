@@ -20,10 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.names import (
+    CONFIG_FOLDER,
     DESCRIPTION_TAG,
+    EFFECTIVE_CONFIG_ARTIFACT,
+    GIT_DIFF_ARTIFACT,
     MANIFEST_METRICS_KEY,
     MANIFEST_METRICS_MODEL_KEY,
     MANIFEST_PARAMS_KEY,
+    PLAN_ARTIFACT,
     REUSED_TAG,
     SOURCE_NAME_TAG,
     accepted_pin_tag,
@@ -98,11 +102,11 @@ def record_inputs(run: TrackedRun, config: ExperimentConfig, dag: list[RunTask],
     params |= {key: value for task in dag for key, value in task.borrowed_parameters().items()
                if key.partition(".")[0] not in families}
     run.log_params({**params, **flattened(params)})
-    run.log_artifact(config.path, "config")
-    run.log_text(toml.dumps(config.document), "effective_config.toml")
-    run.log_text(render(decisions) + "\n", "plan.txt")
+    run.log_artifact(config.path, CONFIG_FOLDER)
+    run.log_text(toml.dumps(config.document), EFFECTIVE_CONFIG_ARTIFACT)
+    run.log_text(render(decisions) + "\n", PLAN_ARTIFACT)
     if diff:
-        run.log_text(diff, "git.diff")
+        run.log_text(diff, GIT_DIFF_ARTIFACT)
     running = {d.task for d in decisions if d.action == "run"}
     outputs = {task.task_family: task.output().path for task in dag
                if task.task_family in running}
@@ -242,5 +246,5 @@ def record_adopted(run: TrackedRun, dag: Sequence[RunTask], decisions: Sequence[
     run.set_tags({reused_tag(name): d.source_run for name, d in changed.items()})
     record_lineage(run, [t for t in dag if t.task_family in changed], final,
                              description)
-    run.log_text(render(final) + "\n", "plan.txt")
+    run.log_text(render(final) + "\n", PLAN_ARTIFACT)
     return final

@@ -20,6 +20,9 @@ from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.names import (
     BEST_METRIC_PREFIX,
+    CONFIG_FOLDER,
+    EFFECTIVE_CONFIG_ARTIFACT,
+    GIT_DIFF_ARTIFACT,
     OUTPUT_TAG_PREFIX,
     REUSED_TAG_PREFIX,
     SWEEP_BEST_CONFIGURATION_TAG,
@@ -67,12 +70,12 @@ def record_sweep(parent: TrackedRun, config: config_file.ExperimentConfig,
     """The sweep's inputs: the file, the effective config, the grid, the git state."""
     parent.log_params({f"{SWEEP_PARAM_PREFIX}{key}": json.dumps(value)
                        for key, value in spec.raw.items()})
-    parent.log_artifact(config.path, "config")
+    parent.log_artifact(config.path, CONFIG_FOLDER)
     parent.log_text(toml.dumps({**config.document, config_file.SWEEP_SECTION: spec.raw}),
-                    "effective_config.toml")
+                    EFFECTIVE_CONFIG_ARTIFACT)
     parent.log_text(json.dumps(list(points), indent=2) + "\n", GRID_NAME)
     if git and git.dirty and git.diff:
-        parent.log_text(git.diff, "git.diff")
+        parent.log_text(git.diff, GIT_DIFF_ARTIFACT)
 
 
 def stored_grid(client: MlflowClient, experiment: str, digest: str

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 from framework.config import file as config_file
 from framework.core.errors import UserError
+from framework.core.names import EFFECTIVE_CONFIG_ARTIFACT
 from framework.core.secrets import redact
 from framework.store.sql_reader import SqlReader, StoredRun, Unreadable, open_reader
 from framework.store.uris import local_path
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     Store: TypeAlias = MlflowClient | SqlReader  # what a verb reads runs from
     AnyRun: TypeAlias = Run | StoredRun  # a run as either of them returns it
 
-EFFECTIVE_CONFIG = "effective_config.toml"  # the artifact framework/experiment/recording.py logs
-GIT_DIFF = "git.diff"
 PAGE = 1000  # runs per search request (MLflow's sqlite store caps a page at 50,000)
 
 
@@ -203,10 +202,11 @@ def read_artifact(store: Store, run: AnyRun, path: str) -> str | None:
 
 def effective_config(store: Store, run: AnyRun) -> dict[str, Any]:
     """The run's ``effective_config.toml`` (the config after ``--set``) as a document."""
-    text = read_artifact(store, run, EFFECTIVE_CONFIG)
+    text = read_artifact(store, run, EFFECTIVE_CONFIG_ARTIFACT)
     if text is None:
-        raise UserError(f"run {run.info.run_id} has no {EFFECTIVE_CONFIG} artifact (not made "
-                        "by this runner, or its artifacts were deleted); name another run")
+        raise UserError(f"run {run.info.run_id} has no {EFFECTIVE_CONFIG_ARTIFACT} artifact "
+                        "(not made by this runner, or its artifacts were deleted); "
+                        "name another run")
     return tomllib.loads(text)
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from framework.core.names import PLAN_ARTIFACT
 from framework.store.sql_reader import Unreadable
 from framework.verbs import common, output
 from framework.verbs.runs import without_tables
@@ -85,7 +86,7 @@ def task_verdict(store: Store, a: AnyRun, b: AnyRun, task: str) -> TaskVerdict:
 def ordered_tasks(store: Store, a: AnyRun, b: AnyRun) -> list[str]:
     """The tasks of both runs in plan order (``plan.txt``), else by name."""
     found = sorted(set(common.tasks_of(a)) | set(common.tasks_of(b)))
-    plan = common.read_artifact(store, a, "plan.txt") or ""
+    plan = common.read_artifact(store, a, PLAN_ARTIFACT) or ""
     order = [line.split()[0] for line in plan.splitlines() if line.strip()]
     return sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t))
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.config import file as config_file
 from framework.core.errors import UserError
+from framework.core.names import EFFECTIVE_CONFIG_ARTIFACT, GIT_DIFF_ARTIFACT
 from framework.verbs import common
 
 if TYPE_CHECKING:
@@ -101,17 +102,17 @@ def checkout(client: MlflowClient, run: Run, project_root: Path) -> Iterator[Pat
 
 
 def apply_diff(client: MlflowClient, run: Run, tree: Path) -> None:
-    diff = common.read_artifact(client, run, common.GIT_DIFF)
+    diff = common.read_artifact(client, run, GIT_DIFF_ARTIFACT)
     if diff is None:
         raise UserError(f"run {run.info.run_id} was made from a dirty tree but has no "
-                        f"{common.GIT_DIFF} artifact; it cannot be reproduced exactly")
+                        f"{GIT_DIFF_ARTIFACT} artifact; it cannot be reproduced exactly")
     patch, notes = patch_of(diff)
     for note in notes:
         print(f"note: not recorded, so not restored: {note}", flush=True)
     if patch.strip():
         (tree.parent / "run.patch").write_text(patch)
         git(tree, "apply", "--whitespace=nowarn", str(tree.parent / "run.patch"),
-            why=f"the recorded {common.GIT_DIFF} does not apply to commit")
+            why=f"the recorded {GIT_DIFF_ARTIFACT} does not apply to commit")
 
 
 def git(cwd: Path, *args: str, why: str) -> None:
@@ -155,7 +156,7 @@ def reproduce(client: MlflowClient, project_root: Path, run_id: str, verify: boo
     document = absolute_paths(common.effective_config(client, run), project_root)
     with tempfile.TemporaryDirectory(prefix="reproduce-config-") as scratch, \
             checkout(client, run, project_root) as tree:
-        config = Path(scratch) / "effective_config.toml"
+        config = Path(scratch) / EFFECTIVE_CONFIG_ARTIFACT
         config.write_text(toml.dumps(document))
         code, new_run = run_runner(tree, config, verify)
     if new_run is None:
