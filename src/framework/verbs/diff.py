@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from framework.core.names import PLAN_ARTIFACT
+from framework.core.names import MANIFEST_SIGNATURE_PARTS_KEY, PLAN_ARTIFACT
 from framework.store.sql_reader import Unreadable
 from framework.verbs import common, output
 from framework.verbs.runs import without_tables
@@ -73,7 +73,7 @@ def task_verdict(store: Store, a: AnyRun, b: AnyRun, task: str) -> TaskVerdict:
         return TaskVerdict(task, False, *ids, [f"only run {which} has this task"])
     if sig_a == sig_b:
         return TaskVerdict(task, True, *ids, [])
-    parts = [(common.manifest_of(store, run, task) or {}).get("signature_parts")
+    parts = [(common.manifest_of(store, run, task) or {}).get(MANIFEST_SIGNATURE_PARTS_KEY)
              for run in (a, b)]
     if not all(isinstance(p, dict) for p in parts):
         gone = [name for name, p in zip("AB", parts, strict=True) if not isinstance(p, dict)]
