@@ -1,4 +1,5 @@
-"""The task DAG below some root tasks, walked upstream first (Luigi's ``requires()``)."""
+"""The task DAG below some root tasks, walked upstream first (Luigi's ``requires()``), and the
+nearest upstream task that made a logged model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import TypeVar
 
 import luigi
 from luigi.task import flatten
+
+from framework.store import models
 
 T = TypeVar("T", bound=luigi.Task)
 
@@ -28,3 +31,24 @@ def walk(roots: Sequence[T]) -> Iterator[T]:
 
     for root in roots:
         yield from visit(root)
+
+
+def upstream_model(task: luigi.Task) -> str | None:
+    """The logged model of the nearest upstream task that declares one (breadth first).
+
+    Metrics a task logs are linked to it: the Evaluator's scores are scores of the Trainer's
+    model, and show on that model's page.
+    """
+    pending = list(flatten(task.requires()))
+    seen: set[str] = set()
+    while pending:
+        upstream = pending.pop(0)
+        if upstream.task_id in seen:
+            continue
+        seen.add(upstream.task_id)
+        if getattr(upstream, "model_folder", None):
+            found = models.model_id_of(upstream.output())
+            if found:
+                return found
+        pending.extend(flatten(upstream.requires()))
+    return None

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import luigi
-from luigi.task import flatten
 
 from framework.core import names
 from framework.core.lifeline import die_with_runner, ensure_runner_alive, raise_held_interrupt
@@ -27,32 +26,12 @@ from framework.store import remote_outputs as remote
 from framework.store.datasets import RawTable
 from framework.task import adoption
 from framework.task.context import current_run
+from framework.task.dag import upstream_model
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 T = TypeVar("T", bound="RunTask")
-
-
-def upstream_model(task: RunTask) -> str | None:
-    """The logged model of the nearest upstream task that declares one (breadth first).
-
-    Metrics a task logs are linked to it: the Evaluator's scores are scores of the Trainer's
-    model, and show on that model's page.
-    """
-    pending = list(flatten(task.requires()))
-    seen: set[str] = set()
-    while pending:
-        upstream = pending.pop(0)
-        if upstream.task_id in seen:
-            continue
-        seen.add(upstream.task_id)
-        if getattr(upstream, "model_folder", None):
-            found = models.model_id_of(upstream.output())
-            if found:
-                return found
-        pending.extend(flatten(upstream.requires()))
-    return None
 
 
 class RunTask(luigi.Task):
