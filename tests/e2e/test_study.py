@@ -170,7 +170,10 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(project: Project):
     (["--sweep", "method=tpe", "--sweep", "Trainer.estimator_params.alpha={loguniform=[0, 1]}"],
      "Trainer.estimator_params.alpha: loguniform needs 0 < low < high"),
     (["--sweep", "method=tpe", "--sweep", "Trainer.estimator_params.alpha={uniform=[-2, 1]}"],
-     "search space check 1/2 (Trainer.estimator_params.alpha=-2)"),
+     "search space check 1/2 (Trainer.estimator_params.alpha=-2.0)"),
+    # uniform draws floats: an integer parameter refuses its ends before any trial
+    (["--sweep", "method=tpe", "--sweep", "Trainer.seed={uniform=[0, 1]}"],
+     "Trainer.seed = 0.0 has the wrong type: expected an integer"),
     (["--sweep", "metric=cv_acuracy_mean", "--sweep", "Trainer.seed=[0, 1]"],
      "metric = 'cv_acuracy_mean': no task of Evaluator + Prediction logs it (did you mean "
      "'cv_accuracy_mean'?)"),

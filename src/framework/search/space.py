@@ -54,11 +54,13 @@ def decode(space: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any
 
 
 def candidates(value: Any) -> list[Any]:
-    """The values of one key that checking covers: every choice, or both ends of a range."""
+    """The values of one key that checking covers: every choice, or both ends of a range, of
+    the type the study draws (``uniform = [0, 1]`` draws floats, so its ends are checked as
+    0.0 and 1.0: an integer parameter refuses them before any trial, not in every trial)."""
     if isinstance(value, list):
         return value
     (kind, (low, high)), = value.items()
-    return [low, high - 1] if kind == "randint" else [low, high]
+    return [low, high - 1] if kind == "randint" else [float(low), float(high)]
 
 
 def corners(space: Mapping[str, Any]) -> Iterator[dict[str, Any]]:

@@ -99,6 +99,12 @@ def test_corners_cover_every_choice_and_both_ends():
     assert len(corners) == 1 + 1 + 2 + 1
 
 
+def test_the_ends_of_a_float_range_are_checked_as_the_floats_the_study_draws():
+    assert study_space.candidates({"uniform": [0, 1]}) == [0.0, 1.0]
+    assert all(type(v) is float for v in study_space.candidates({"loguniform": [1, 10]}))
+    assert study_space.candidates({"randint": [2, 8]}) == [2, 7]  # ints stay ints
+
+
 def test_the_default_study_name_follows_the_space_not_the_trial_count(registry):
     base = ["method=tpe", "Trainer.seed={randint=[0, 9]}"]
     document = {"Trainer": {"estimator": "x"}}
