@@ -12,6 +12,7 @@ each judged by the same checks as the experiment file (framework/config/schema.p
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -158,6 +159,7 @@ def check_values(key: str, value: Any, origin: str, method: str) -> Any:
     """A non-empty list, or (random and adaptive methods) a distribution built from a table:
     a scipy.stats one for random, the checked table itself for an adaptive method."""
     if isinstance(value, list) and value:
+        check_distinct(key, value, origin)
         return value
     if isinstance(value, dict) and method != "grid":
         checked = distribution(key, value, origin)
@@ -165,6 +167,17 @@ def check_values(key: str, value: Any, origin: str, method: str) -> Any:
     raise UserError(f"{origin}: {key} = {value!r}: give a non-empty list of values, e.g. "
                     f"[1, 2], or with method = \"random\" or \"tpe\" a distribution "
                     f"{{ {' | '.join(DISTRIBUTIONS)} = [low, high] }}")
+
+
+def check_distinct(key: str, values: list[Any], origin: str) -> None:
+    """Each value once: a repeated one would run the same configuration twice (values compare
+    as TOML writes them, so 1, 1.0 and true differ)."""
+    seen: set[str] = set()
+    for value in values:
+        text = json.dumps(value, sort_keys=True)
+        if text in seen:
+            raise UserError(f"{origin}: {key} lists {text} twice; give each value once")
+        seen.add(text)
 
 
 def distribution(key: str, table: Mapping[str, Any], origin: str) -> Any:

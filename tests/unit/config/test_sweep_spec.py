@@ -114,6 +114,18 @@ def test_a_key_inside_a_parameter_that_is_no_table_is_refused():
         "sweep SweepFit.seed itself")
 
 
+@pytest.mark.parametrize(("value", "twice"), [([1, 1], "1"), ([0.5, 2, 0.5], "0.5"),
+                                              ([{"a": 1, "b": 2}, {"b": 2, "a": 1}],
+                                               '{"a": 1, "b": 2}')])
+def test_a_value_listed_twice_is_refused(value: list[Any], twice: str):
+    assert refusal({"SweepFit.alpha": value}) == (
+        f"[Sweep]: SweepFit.alpha lists {twice} twice; give each value once")
+
+
+def test_values_equal_in_python_but_not_in_toml_are_distinct():
+    assert spec({"SweepFit.alpha": [1, 1.0, True]}).space["SweepFit.alpha"] == [1, 1.0, True]
+
+
 @pytest.mark.parametrize("value", [[], 3, "a", {"loguniform": [0.1, 1]}])
 def test_a_grid_value_must_be_a_non_empty_list(value: Any):
     assert refusal({"SweepFit.alpha": value}) == (
