@@ -222,7 +222,7 @@ def report(run: TrackedRun, failure_summary: str, results: Sequence[str] = ()) -
     if failure_summary:
         print(failure_summary.strip(), flush=True)
     print(f"{run.status} run {run.run_id} (experiment id {run.experiment_id})\n"
-          f"  browse: `docker compose up` (or see README: Browse results), then open "
+          f"  browse: `docker compose up` (without Docker: docs/what-a-run-records.md), then open "
           f"{run_url(run.experiment_id, run.run_id)}", flush=True)
     if results:
         print(f"  compare runs: {metrics_view_url(run.experiment_id)}\n"
