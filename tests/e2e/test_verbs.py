@@ -78,6 +78,7 @@ def test_the_runs_table_fits_the_terminal(store):
     (("diff", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),
      "no run '0123456789abcdef0123456789abcdef'"),
     (("diff", "not-a-run", "x"), "is not a run id"),
+    (("diff", "5022", "5022"), "'5022' is too short to name one run; give at least 6"),
     (("reproduce", "fedcba9876543210fedcba9876543210"), "no run"),
     (("runs", "--bogus"), "unrecognized arguments"),
 ])

@@ -89,6 +89,9 @@ def get_run(store: Store, run_id: str) -> AnyRun:
     run = find_run(store, wanted)
     if run is None and len(wanted) < 32:
         run = by_prefix(store, wanted)
+    if run is None and len(wanted) < 6:
+        raise UserError(f"run id {run_id!r} is too short to name one run; give at least 6 of "
+                        "its characters (from `python src/runner.py runs`)")
     if run is None:
         raise UserError(f"no run {run_id!r} in the tracking store {store_name(store)} (a run "
                         "of another store, or a typo); copy a run id from `python "
