@@ -81,6 +81,8 @@ BAD_INPUTS = {
                                 "same folder"),
     "misspelt run pin": (["--set", 'PathConfig.Trainr="runs:/0123/Trainer"'], None,
                          "did you mean 'Trainer'"),
+    "run pin by a prefix": (["--set", 'PathConfig.Trainer="runs:/0123abcd"'], None,
+                            "a pin needs the whole run id (32 characters)"),
     "no scheduler there": (["--scheduler-url", "http://127.0.0.1:9"], None, "no scheduler"),
 }
 

@@ -15,6 +15,8 @@ from framework.core.errors import UserError
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
+RUN_ID_LENGTH = 32  # MLflow's run ids: uuid4().hex
+
 
 def resolve_run_pins(config: config_file.ExperimentConfig, client: MlflowClient
                      ) -> dict[str, Path]:
@@ -45,6 +47,10 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
         if not subpath and output_tag(task) not in run.data.tags and source:
             run = client.get_run(source)
     except MlflowException:
+        if len(run_id) < RUN_ID_LENGTH:  # a pin names one run for good; a prefix may not
+            raise UserError(f"PathConfig.{task} = {uri!r}: a pin needs the whole run id "
+                            f"({RUN_ID_LENGTH} characters); copy it from `python src/runner.py "
+                            "runs` or the MLflow UI") from None
         raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
                         f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
     artifacts = local_path(run.info.artifact_uri)
