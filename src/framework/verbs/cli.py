@@ -13,19 +13,13 @@ from pathlib import Path
 
 from framework.core.errors import ExitCode, UserError
 from framework.core.secrets import redact
+from framework.experiment.options import Parser
 from framework.verbs.output import FORMATS
 
 VERBS = ("runs", "diff", "reproduce", "gc")
 PROG = "python src/runner.py"
 FILTER_HELP = ("MLflow's search syntax, e.g. \"metrics.cv_accuracy_mean > 0.83 and "
                "params.`Trainer.seed` = '1'\"")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is our one line and exit 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message} (see --help)")
 
 
 def parser_for(verb: str) -> argparse.ArgumentParser:

@@ -1,0 +1,29 @@
+"""Bad input on the command line itself: one line naming the problem and the fix, exit 2, no
+run, never argparse's usage block or a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.project import Project, one_line_error
+
+BAD_ARGUMENTS = {
+    "not a number of workers": (["--workers", "abc"],
+                                "python src/runner.py run: argument --workers: invalid int "
+                                "value: 'abc' (see --help)"),
+    "unknown option": (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
+    "unknown option after run": (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    "mistyped verb": (["rnus"], "unknown verb 'rnus' (did you mean 'runs'?); verbs: run, runs, "
+                                "diff, reproduce, gc"),
+    "a config file as verb": (["exp.toml"], "unknown verb 'exp.toml' (for another experiment "
+                                            "file: --config exp.toml)"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
+def test_bad_arguments_are_one_line_exit_2_and_no_run(project: Project, case: str):
+    args, expected = BAD_ARGUMENTS[case]
+    result = project.run(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in one_line_error(result)
+    assert project.all_runs() == []
