@@ -17,6 +17,10 @@ BAD_ARGUMENTS = {
                                 "diff, reproduce, gc"),
     "a config file as verb": (["exp.toml"], "unknown verb 'exp.toml' (for another experiment "
                                             "file: --config exp.toml)"),
+    "unknown encoding": (["--set", 'Preprocessor.encoding="nope"'],
+                         "Preprocessor.encoding = 'nope' is not a text encoding Python knows"),
+    "a codec that is not text": (["--set", 'Preprocessor.encoding="base64"'],
+                                 "Preprocessor.encoding = 'base64' is not a text encoding"),
 }
 
 
