@@ -21,6 +21,12 @@ BAD_ARGUMENTS = {
                          "Preprocessor.encoding = 'nope' is not a text encoding Python knows"),
     "a codec that is not text": (["--set", 'Preprocessor.encoding="base64"'],
                                  "Preprocessor.encoding = 'base64' is not a text encoding"),
+    "a --set folder that is none": (["--set", "PathConfig.input=./nowhere/"],
+                                    "error: --set 'PathConfig.input=./nowhere/': "
+                                    "PathConfig.input = './nowhere/' points to "),
+    "a --set empty experiment name": (["--set", 'RunConfig.experiment_name=""'],
+                                      "error: --set 'RunConfig.experiment_name=\"\"': "
+                                      "RunConfig.experiment_name must be a non-empty string"),
 }
 
 

@@ -102,13 +102,13 @@ def from_document(path: Path, document: dict[str, Any], project_root: Path,
     for name, body in document.items():
         if not isinstance(body, dict):
             raise UserError(f"{path}: top-level key {name!r} must sit inside a [section]")
-    run = parse_run_settings(document.get(RUN_SECTION), path)
+    run = parse_run_settings(document.get(RUN_SECTION), path, origins)
     entries = dict(document.get(PATH_SECTION, {}))
     run_pins = {task: value for task, value in entries.items()
                 if isinstance(value, str) and value.startswith(RUN_URI_PREFIX)}
     input_dir, pins = parse_paths(
         {task: value for task, value in entries.items() if task not in run_pins},
-        project_root, path)
+        project_root, path, origins)
     sections = {name: body for name, body in document.items()
                 if name not in (RUN_SECTION, PATH_SECTION, SWEEP_SECTION)}
     return ExperimentConfig(path, {k: v for k, v in document.items() if k != SWEEP_SECTION},
@@ -116,39 +116,51 @@ def from_document(path: Path, document: dict[str, Any], project_root: Path,
                             dict(document.get(SWEEP_SECTION, {})), origins)
 
 
-def parse_run_settings(section: dict[str, Any] | None, path: Path) -> RunSettings:
-    """Check ``[RunConfig]``: known keys only, the right types, a task to run."""
+def origin_of(origins: dict[str, str], path: Path, section: str, key: str) -> Path | str:
+    """Where ``section.key`` was set: the flag (``--set '...'``) that set it, else the file."""
+    return origins.get(f"{section}.{key}", path)
+
+
+def parse_run_settings(section: dict[str, Any] | None, path: Path,
+                       origins: dict[str, str] | None = None) -> RunSettings:
+    """Check ``[RunConfig]``: known keys only, the right types, a task to run. An error names
+    the flag that set the value (``origins``), else the file."""
     if section is None:
         raise UserError(f"{path}: no [RunConfig] section; add one with experiment_name and task")
+
+    def at(key: str) -> Path | str:
+        return origin_of(origins or {}, path, RUN_SECTION, key)
+
     for key in section:
         if key not in RUN_KEYS:
             known = ", ".join(RUN_KEYS)
-            raise UserError(f"{path}: unknown key RunConfig.{key}{suggest(key, RUN_KEYS)} "
+            raise UserError(f"{at(key)}: unknown key RunConfig.{key}{suggest(key, RUN_KEYS)} "
                             f"(known: {known})")
     name = section.get("experiment_name")
     if not isinstance(name, str) or not name.strip():
-        raise UserError(f"{path}: RunConfig.experiment_name must be a non-empty string, "
-                        'e.g. experiment_name = "titanic"')
+        raise UserError(f"{at('experiment_name')}: RunConfig.experiment_name must be a "
+                        'non-empty string, e.g. experiment_name = "titanic"')
     if len(name) > MAX_EXPERIMENT_NAME:
-        raise UserError(f"{path}: RunConfig.experiment_name is {len(name)} characters long; "
-                        f"MLflow allows at most {MAX_EXPERIMENT_NAME}: shorten it")
+        raise UserError(f"{at('experiment_name')}: RunConfig.experiment_name is {len(name)} "
+                        f"characters long; MLflow allows at most {MAX_EXPERIMENT_NAME}: shorten it")
     description = section.get("description", "")
     if not isinstance(description, str):
-        raise UserError(f"{path}: RunConfig.description must be a string")
+        raise UserError(f"{at('description')}: RunConfig.description must be a string")
     register = section.get("register_model")
     if register is not None and (not isinstance(register, str) or not register.strip()):
-        raise UserError(f"{path}: RunConfig.register_model must be a non-empty string, "
-                        'e.g. register_model = "titanic", or left out')
+        raise UserError(f"{at('register_model')}: RunConfig.register_model must be a non-empty "
+                        'string, e.g. register_model = "titanic", or left out')
     return RunSettings(
         experiment_name=name,
         description=description,
-        tasks=string_list(section.get("task"), "RunConfig.task", path, required=True),
-        modules=string_list(section.get("modules", []), "RunConfig.modules", path),
+        tasks=string_list(section.get("task"), "RunConfig.task", at("task"), required=True),
+        modules=string_list(section.get("modules", []), "RunConfig.modules", at("modules")),
         register_model=register,
     )
 
 
-def string_list(value: Any, name: str, path: Path, required: bool = False) -> tuple[str, ...]:
+def string_list(value: Any, name: str, path: Path | str, required: bool = False
+                ) -> tuple[str, ...]:
     """Accept a string or a list of strings; return them as a tuple."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
@@ -159,19 +171,23 @@ def string_list(value: Any, name: str, path: Path, required: bool = False) -> tu
     return tuple(items)
 
 
-def parse_paths(section: Any, project_root: Path, path: Path) -> tuple[Path, dict[str, Path]]:
+def parse_paths(section: Any, project_root: Path, path: Path,
+                origins: dict[str, str] | None = None) -> tuple[Path, dict[str, Path]]:
     """Resolve ``[PathConfig]`` folders: ``input`` plus one optional output folder per task.
 
-    Every folder named must exist; relative paths are taken from the project root.
+    Every folder named must exist; relative paths are taken from the project root. An error
+    names the flag that set the entry (``origins``), else the file.
     """
     entries = dict(section)
-    input_dir = resolve_existing(entries.pop("input", DEFAULT_INPUT), "input", project_root, path)
-    pins = {task: resolve_existing(value, task, project_root, path)
+    input_dir = resolve_existing(entries.pop("input", DEFAULT_INPUT), "input", project_root,
+                                 origin_of(origins or {}, path, PATH_SECTION, "input"))
+    pins = {task: resolve_existing(value, task, project_root,
+                                   origin_of(origins or {}, path, PATH_SECTION, task))
             for task, value in entries.items()}
     return input_dir, pins
 
 
-def resolve_existing(value: Any, key: str, project_root: Path, path: Path) -> Path:
+def resolve_existing(value: Any, key: str, project_root: Path, path: Path | str) -> Path:
     """An existing folder named by ``PathConfig.<key>``, resolved from the project root."""
     if not isinstance(value, str) or not value:
         raise UserError(f"{path}: PathConfig.{key} must be a folder path string")
