@@ -37,3 +37,17 @@ def test_bad_arguments_are_one_line_exit_2_and_no_run(project: Project, case: st
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in one_line_error(result)
     assert project.all_runs() == []
+
+
+@pytest.mark.parametrize("args", [("runs", "--format", "csv"), ("--dry-run",)])
+def test_output_into_a_pipe_nobody_reads_ends_quietly_with_141(project: Project, args):
+    """``runs | head -1``: the reader goes away; no BrokenPipeError traceback, and the exit
+    code the shell gives a Unix tool killed by SIGPIPE (128 + 13)."""
+    project.cold = True  # a real pipe, from a fresh interpreter
+    process = project.start(*args)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # gone before the first line is written
+    errors = process.stderr.read()
+    assert process.wait(timeout=120) == 141, errors
+    assert errors == ""
+    assert project.all_runs() == []
