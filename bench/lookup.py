@@ -142,7 +142,7 @@ def measure_lookups(project: Path, run_id: str, calls: int) -> dict[str, Any]:
     """Open ``project``'s store in this process and time lookups (milliseconds)."""
     sys.path.insert(0, str(project / "src"))
     os.chdir(project)
-    from framework.config.file import load_environment
+    from framework.config.environment import load_environment
 
     load_environment(project)
     import_ms, _ = _timed(lambda: __import__("framework.planning.planner"))

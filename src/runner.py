@@ -9,7 +9,6 @@ at once with 130: there is nothing left to unwind, and no traceback to show.
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import gc
 import os
@@ -20,11 +19,12 @@ from pathlib import Path
 
 # The Python API (``import runner``): thin re-exports; framework/api.py imports lazily.
 from framework.api import Result, run, runs
+from framework.config.file import suggest
 from framework.core import heap
-from framework.core.errors import ExitCode, Interrupted, StoreError, UserError
+from framework.core.errors import ExitCode, Interrupted, StoreError, UserError, reader_gone
 from framework.core.secrets import redact
 from framework.experiment.command import run_experiment
-from framework.experiment.options import Options
+from framework.experiment.options import Options, Parser
 
 __all__ = ["Result", "UserError", "main", "run", "runs"]
 
@@ -34,8 +34,8 @@ VERBS = ("runs", "diff", "reproduce", "gc")  # the verbs on runs made (framework
 
 
 def parse_args(argv: list[str] | None) -> Options:
-    parser = argparse.ArgumentParser(
-        prog="python src/runner.py [run]",
+    parser = Parser(
+        prog="python src/runner.py [run]", command="python src/runner.py run",
         description="Run the task named in [RunConfig] (and its upstream tasks) as one MLflow "
                     "run. Settings come from .env and the TOML config. Other verbs: runs, "
                     "diff, reproduce, gc (each has --help).",
@@ -78,10 +78,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--verbose", action="store_true",
                         help="also show Luigi's log on stderr (it is always logged with the run)")
     args = parser.parse_args(argv)
-    if args.workers is not None and args.workers < 1:  # one line, like all bad input
-        print(f"error: --workers {args.workers}: run at least 1 task at a time, e.g. "
-              "--workers 2", file=sys.stderr)
-        raise SystemExit(ExitCode.BAD_INPUT)
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers {args.workers}: run at least 1 task at a time, e.g. "
+                        "--workers 2")
     return Options(
         config=args.config,
         tasks=args.task,
@@ -95,6 +94,18 @@ def parse_args(argv: list[str] | None) -> Options:
         reuse=not args.no_reuse,
         sweeps=args.sweeps,
     )
+
+
+def check_verb(word: str) -> None:
+    """A first argument that is no option must be a verb: ``rnus`` is a mistyped one, not an
+    argument of the default verb (which takes none)."""
+    if word.startswith("-") or word in ("run", *VERBS):
+        return
+    verbs = ("run", *VERBS)
+    hint = suggest(word, verbs) or (f" (for another experiment file: --config {word})"
+                                    if word.endswith(".toml") else "")
+    raise UserError(f"unknown verb {word!r}{hint}; verbs: {', '.join(verbs)} "
+                    "(each has --help)")
 
 
 def on_sigterm(signum: int, frame: object) -> None:
@@ -133,13 +144,21 @@ def main(argv: list[str] | None = None) -> int:
         heap.pause()  # reading thousands of runs makes millions of objects, few cycles
 
         return run_verb(args[0], args[1:], PROJECT_ROOT)
-    if args and args[0] == "run":  # the default verb, by its name
-        args = args[1:]
     heap.pause()  # until the run is planned: framework/core/heap.py
-    options = parse_args(args)
+    try:
+        if args:
+            check_verb(args[0])
+        options = parse_args(args[1:] if args[:1] == ["run"] else args)  # run: the default
+    except UserError as error:
+        print(f"error: {redact(str(error))}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        return run_experiment(options, PROJECT_ROOT)
+        code = run_experiment(options, PROJECT_ROOT)
+        sys.stdout.flush()  # a reader that has gone shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:  # e.g. --dry-run | head -1
+        return reader_gone()
     except UserError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return ExitCode.BAD_INPUT
@@ -183,7 +202,7 @@ if __name__ == "__main__":
     atexit.register(exit_before_finalization, lambda: exit_code[0])
     try:
         exit_code[0] = main()
-    except SystemExit as stop:  # argparse (--help, a bad option) and --workers 0
+    except SystemExit as stop:  # argparse's --help
         exit_code[0] = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
         raise
     sys.exit(exit_code[0])

@@ -12,6 +12,7 @@ feature pipeline fitted on train only), ``train_features.parquet``/``test_featur
 
 from __future__ import annotations
 
+import codecs
 import pickle
 from dataclasses import replace
 from functools import cached_property, partial
@@ -20,7 +21,7 @@ from pathlib import Path
 import luigi
 import pandas as pd
 
-from framework.core.errors import reported_as_user_error
+from framework.core.errors import UserError, reported_as_user_error
 from framework.store.datasets import RawTable
 from framework.task.run_task import RunTask
 from tabular.contract import DataContract
@@ -181,6 +182,13 @@ class Preprocessor(RunTask):
                 for split, source in zip(("train", "test"), self.dataset.sources(), strict=False)]
 
     def check(self) -> None:
+        try:  # first: every other check reads the tables in this encoding
+            text = codecs.getincrementaldecoder(self.encoding)().decode(b"", final=True)
+        except (LookupError, TypeError):  # TypeError: a str-to-str codec (rot13)
+            text = None
+        if not isinstance(text, str):  # an unknown name, or a codec that is not text (base64)
+            raise UserError(f"Preprocessor.encoding = {self.encoding!r} is not a text "
+                            'encoding Python knows; use e.g. "utf-8" or "latin-1"')
         spec = self.feature_spec
         with reported_as_user_error("Preprocessor"):
             raw_numeric = tuple(name for name in spec.numeric if name in spec.columns)

@@ -81,7 +81,7 @@ def test_an_uncaught_error_is_a_traceback_and_exit_1_in_both(probe: Project):
 LIBRARY_PROBE = r'''
 import atexit, json, os, sys, weakref
 atexit.register(lambda: (sys.stdout.flush(), sys.stderr.flush(), os._exit(0)))
-from framework.config.file import ENV_DEFAULTS  # what the runner sets before MLflow loads
+from framework.config.environment import ENV_DEFAULTS  # what the runner sets before MLflow loads
 for name, value in ENV_DEFAULTS.items():
     os.environ.setdefault(name, value)
 import logging, mlflow, numpy, sklearn

@@ -202,7 +202,7 @@ def test_a_server_that_dies_mid_download_is_one_line_and_nothing_is_kept(
     from mlflow.entities import Run, RunData, RunInfo
     from mlflow.tracking import MlflowClient
 
-    from framework.config.file import ENV_DEFAULTS
+    from framework.config.environment import ENV_DEFAULTS
     from framework.core.errors import UserError
     from framework.store import remote_outputs as remote
 

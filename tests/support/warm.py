@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from dotenv import dotenv_values
 
-from framework.config.file import ENV_DEFAULTS
+from framework.config.environment import ENV_DEFAULTS
 
 SERVER = Path(__file__).with_name("warm_server.py")
 COLD = os.environ.get("TESTS_COLD_RUNNER") == "1"

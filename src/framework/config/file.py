@@ -1,4 +1,5 @@
-"""Reading ``.env`` and the experiment's TOML file, before Luigi or MLflow is imported.
+"""Reading the experiment's TOML file, before Luigi or MLflow is imported (``.env``:
+``framework.config.environment``).
 
 Luigi parses its TOML config at import time and raises on a syntax error, so the file is read and
 checked here first with the standard library's ``tomllib``, which reports the line and column.
@@ -7,16 +8,12 @@ Everything in this module is cheap and import-light: it runs before any MLflow r
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values, load_dotenv
-
 from framework.config.overrides import apply_overrides, parse_toml
-from framework.core import secrets
 from framework.core.errors import UserError
 
 RUN_SECTION = "RunConfig"
@@ -27,24 +24,6 @@ SWEEP_SECTION = "Sweep"  # present -> the run is a sweep (framework/experiment/s
 # MLflow refuses longer experiment names (only once the run is being created).
 MAX_EXPERIMENT_NAME = 500
 
-ENV_DEFAULTS = {
-    "LUIGI_CONFIG_PATH": "luigi.toml",
-    "LUIGI_CONFIG_PARSER": "toml",
-    "MLFLOW_TRACKING_URI": "sqlite:///mlruns/mlflow.db",
-    # MLflow and GitPython are chatty by default; the runner prints its own progress.
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "MLFLOW_LOGGING_LEVEL": "WARNING",
-    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
-    "GIT_PYTHON_REFRESH": "quiet",
-    # A team server that errs or stalls must not hold the runner for minutes (MLflow's own
-    # defaults: 120 s per request, 7 retries with backoff): every request gets 8 s without a
-    # byte, and two retries about 2 s apart, so a server that stopped answering costs under
-    # 30 s. .env or the shell may set other values.
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "8",
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",
-}
 RUN_KEYS = {
     "experiment_name": "the MLflow experiment to log into",
     "description": "a note shown on the run in the MLflow UI",
@@ -88,54 +67,6 @@ class ExperimentConfig:
     origins: dict[str, str] = field(default_factory=dict)
 
 
-def load_environment(project_root: Path) -> None:
-    """Load ``.env.local`` (git-ignored, for secrets), then ``.env`` (tracked, no secrets);
-    shell variables win over both, ``.env.local`` over ``.env``. Fill in the defaults.
-
-    Every value ``.env.local`` sets is registered as a secret (see ``framework.core.secrets``).
-    A relative sqlite tracking URI is made absolute from the project root, so the store is the
-    same wherever the command was started.
-    """
-    local = project_root / ".env.local"
-    if local.is_file():
-        values = dotenv_values(local)
-        secrets.register(value for name, value in values.items()
-                         if value and name not in secrets.PUBLIC_SETTINGS)
-        load_dotenv(local, override=False)
-    load_dotenv(project_root / ".env", override=False)
-    for name, value in ENV_DEFAULTS.items():
-        os.environ.setdefault(name, value)
-    if os.environ["LUIGI_CONFIG_PARSER"] != "toml":
-        raise UserError(f"LUIGI_CONFIG_PARSER={os.environ['LUIGI_CONFIG_PARSER']}: the runner "
-                        "reads TOML only; set it to toml (or unset it)")
-    os.environ["MLFLOW_TRACKING_URI"] = absolute_tracking_uri(
-        os.environ["MLFLOW_TRACKING_URI"], project_root
-    )
-
-
-def absolute_tracking_uri(uri: str, project_root: Path) -> str:
-    """Resolve ``sqlite:///relative/path.db`` against the project root; other URIs pass through.
-
-    The folder of a sqlite database is created, as MLflow would otherwise fail to open it.
-    """
-    prefix = "sqlite:///"
-    if not uri.startswith(prefix):
-        return uri
-    db_path = Path(uri.removeprefix(prefix))
-    if not db_path.is_absolute():
-        db_path = project_root / db_path
-    try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a file where the folder should be, or no permission
-        raise UserError(f"MLFLOW_TRACKING_URI={uri}: cannot use {db_path.parent} as the store's "
-                        "folder (a file has its name, or it cannot be created); move it "
-                        "away or set another MLFLOW_TRACKING_URI") from None
-    if db_path.is_dir():
-        raise UserError(f"MLFLOW_TRACKING_URI={uri}: {db_path} is a folder, not a database; "
-                        "move it away or set another MLFLOW_TRACKING_URI")
-    return f"{prefix}{db_path}"
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a missing file or a syntax error becomes a one-line ``UserError``."""
     if path.is_dir():
@@ -171,13 +102,13 @@ def from_document(path: Path, document: dict[str, Any], project_root: Path,
     for name, body in document.items():
         if not isinstance(body, dict):
             raise UserError(f"{path}: top-level key {name!r} must sit inside a [section]")
-    run = parse_run_settings(document.get(RUN_SECTION), path)
+    run = parse_run_settings(document.get(RUN_SECTION), path, origins)
     entries = dict(document.get(PATH_SECTION, {}))
     run_pins = {task: value for task, value in entries.items()
                 if isinstance(value, str) and value.startswith(RUN_URI_PREFIX)}
     input_dir, pins = parse_paths(
         {task: value for task, value in entries.items() if task not in run_pins},
-        project_root, path)
+        project_root, path, origins)
     sections = {name: body for name, body in document.items()
                 if name not in (RUN_SECTION, PATH_SECTION, SWEEP_SECTION)}
     return ExperimentConfig(path, {k: v for k, v in document.items() if k != SWEEP_SECTION},
@@ -185,39 +116,51 @@ def from_document(path: Path, document: dict[str, Any], project_root: Path,
                             dict(document.get(SWEEP_SECTION, {})), origins)
 
 
-def parse_run_settings(section: dict[str, Any] | None, path: Path) -> RunSettings:
-    """Check ``[RunConfig]``: known keys only, the right types, a task to run."""
+def origin_of(origins: dict[str, str], path: Path, section: str, key: str) -> Path | str:
+    """Where ``section.key`` was set: the flag (``--set '...'``) that set it, else the file."""
+    return origins.get(f"{section}.{key}", path)
+
+
+def parse_run_settings(section: dict[str, Any] | None, path: Path,
+                       origins: dict[str, str] | None = None) -> RunSettings:
+    """Check ``[RunConfig]``: known keys only, the right types, a task to run. An error names
+    the flag that set the value (``origins``), else the file."""
     if section is None:
         raise UserError(f"{path}: no [RunConfig] section; add one with experiment_name and task")
+
+    def at(key: str) -> Path | str:
+        return origin_of(origins or {}, path, RUN_SECTION, key)
+
     for key in section:
         if key not in RUN_KEYS:
             known = ", ".join(RUN_KEYS)
-            raise UserError(f"{path}: unknown key RunConfig.{key}{suggest(key, RUN_KEYS)} "
+            raise UserError(f"{at(key)}: unknown key RunConfig.{key}{suggest(key, RUN_KEYS)} "
                             f"(known: {known})")
     name = section.get("experiment_name")
     if not isinstance(name, str) or not name.strip():
-        raise UserError(f"{path}: RunConfig.experiment_name must be a non-empty string, "
-                        'e.g. experiment_name = "titanic"')
+        raise UserError(f"{at('experiment_name')}: RunConfig.experiment_name must be a "
+                        'non-empty string, e.g. experiment_name = "titanic"')
     if len(name) > MAX_EXPERIMENT_NAME:
-        raise UserError(f"{path}: RunConfig.experiment_name is {len(name)} characters long; "
-                        f"MLflow allows at most {MAX_EXPERIMENT_NAME}: shorten it")
+        raise UserError(f"{at('experiment_name')}: RunConfig.experiment_name is {len(name)} "
+                        f"characters long; MLflow allows at most {MAX_EXPERIMENT_NAME}: shorten it")
     description = section.get("description", "")
     if not isinstance(description, str):
-        raise UserError(f"{path}: RunConfig.description must be a string")
+        raise UserError(f"{at('description')}: RunConfig.description must be a string")
     register = section.get("register_model")
     if register is not None and (not isinstance(register, str) or not register.strip()):
-        raise UserError(f"{path}: RunConfig.register_model must be a non-empty string, "
-                        'e.g. register_model = "titanic", or left out')
+        raise UserError(f"{at('register_model')}: RunConfig.register_model must be a non-empty "
+                        'string, e.g. register_model = "titanic", or left out')
     return RunSettings(
         experiment_name=name,
         description=description,
-        tasks=string_list(section.get("task"), "RunConfig.task", path, required=True),
-        modules=string_list(section.get("modules", []), "RunConfig.modules", path),
+        tasks=string_list(section.get("task"), "RunConfig.task", at("task"), required=True),
+        modules=string_list(section.get("modules", []), "RunConfig.modules", at("modules")),
         register_model=register,
     )
 
 
-def string_list(value: Any, name: str, path: Path, required: bool = False) -> tuple[str, ...]:
+def string_list(value: Any, name: str, path: Path | str, required: bool = False
+                ) -> tuple[str, ...]:
     """Accept a string or a list of strings; return them as a tuple."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
@@ -228,19 +171,23 @@ def string_list(value: Any, name: str, path: Path, required: bool = False) -> tu
     return tuple(items)
 
 
-def parse_paths(section: Any, project_root: Path, path: Path) -> tuple[Path, dict[str, Path]]:
+def parse_paths(section: Any, project_root: Path, path: Path,
+                origins: dict[str, str] | None = None) -> tuple[Path, dict[str, Path]]:
     """Resolve ``[PathConfig]`` folders: ``input`` plus one optional output folder per task.
 
-    Every folder named must exist; relative paths are taken from the project root.
+    Every folder named must exist; relative paths are taken from the project root. An error
+    names the flag that set the entry (``origins``), else the file.
     """
     entries = dict(section)
-    input_dir = resolve_existing(entries.pop("input", DEFAULT_INPUT), "input", project_root, path)
-    pins = {task: resolve_existing(value, task, project_root, path)
+    input_dir = resolve_existing(entries.pop("input", DEFAULT_INPUT), "input", project_root,
+                                 origin_of(origins or {}, path, PATH_SECTION, "input"))
+    pins = {task: resolve_existing(value, task, project_root,
+                                   origin_of(origins or {}, path, PATH_SECTION, task))
             for task, value in entries.items()}
     return input_dir, pins
 
 
-def resolve_existing(value: Any, key: str, project_root: Path, path: Path) -> Path:
+def resolve_existing(value: Any, key: str, project_root: Path, path: Path | str) -> Path:
     """An existing folder named by ``PathConfig.<key>``, resolved from the project root."""
     if not isinstance(value, str) or not value:
         raise UserError(f"{path}: PathConfig.{key} must be a folder path string")

@@ -16,7 +16,7 @@ import luigi
 from luigi.configuration import get_config
 from luigi.task_register import Register
 
-from framework.config.file import ExperimentConfig, suggest
+from framework.config.file import PATH_SECTION, ExperimentConfig, suggest
 from framework.core.errors import UserError
 
 # Sections Luigi reads that are not Config classes.
@@ -111,7 +111,7 @@ def check_sections(
                             f"{suggest(section, list(tasks) + sorted(luigi_own))}; "
                             f"tasks are: {', '.join(sorted(tasks))}")
     check_task_names(config.run.tasks, tasks, "RunConfig.task")
-    check_task_names([*config.pins, *config.run_pins], tasks, "PathConfig entry")
+    check_pin_names(config, tasks)
     return values
 
 
@@ -163,6 +163,18 @@ def check_task_names(names: Iterable[str], tasks: Mapping[str, type], what: str)
         if name not in tasks:
             raise UserError(f"unknown task {name!r} in {what}{suggest(name, tasks)}; "
                             f"known tasks: {', '.join(sorted(tasks))}")
+
+
+def check_pin_names(config: ExperimentConfig, tasks: Mapping[str, type]) -> None:
+    """Each ``[PathConfig]`` entry but ``input`` pins a task: a typo of either is refused,
+    naming the file or the flag it came from."""
+    for name in [*config.pins, *config.run_pins]:
+        if name not in tasks:
+            origin = config.origins.get(f"{PATH_SECTION}.{name}", config.path)
+            raise UserError(f"{origin}: unknown entry {PATH_SECTION}.{name}"
+                            f"{suggest(name, ['input', *tasks])}; {PATH_SECTION} takes input "
+                            f"(the data folder) and a task's name to pin its output: "
+                            f"{', '.join(sorted(tasks))}")
 
 
 def install_luigi_config(config: ExperimentConfig, values: Mapping[str, Mapping[str, Any]],

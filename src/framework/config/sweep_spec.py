@@ -87,7 +87,9 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
         entries[key.strip()] = (overrides.parse_override(f"x.{text}", "--sweep")[1],
                                 f"--sweep {text!r}")
     options = {key: value for key, (value, _) in entries.items() if "." not in key}
-    for key in options:
+    for key, value in options.items():
+        if isinstance(value, dict) and (key in registry or config_file.suggest(key, registry)):
+            raise UserError(f"{entries[key][1]}: {unquoted_hint(key, value)}")
         if key not in OPTIONS:
             raise UserError(f"{entries[key][1]}: unknown sweep option {key!r}"
                             f"{config_file.suggest(key, OPTIONS)}; options are "
@@ -107,6 +109,19 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
     if not spec.adaptive:
         check_size(spec)
     return spec
+
+
+def unquoted_hint(task: str, table: Mapping[str, Any]) -> str:
+    """What to write instead of ``Task.param = [...]`` unquoted, which TOML reads as a table
+    ``Task = {param = [...]}``."""
+    dotted = [task]
+    inner: Any = table
+    while isinstance(inner, Mapping) and inner:  # down to the (first) swept values
+        key, inner = next(iter(inner.items()))
+        dotted.append(key)
+    key = ".".join(dotted) if len(dotted) > 1 else f"{task}.param"
+    return (f'{key} unquoted makes a TOML table {task}, not a swept key: write "{key}" = [...] '
+            "(quoted)")
 
 
 def check_options(spec: SweepSpec) -> None:

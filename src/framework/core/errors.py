@@ -1,5 +1,7 @@
 """Exit codes and the one exception type that means "the user's input is wrong"."""
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -12,6 +14,7 @@ class ExitCode(IntEnum):
     TASK_FAILED = 1
     BAD_INPUT = 2
     INTERRUPTED = 130
+    READER_GONE = 141  # stdout's reader stopped reading (128 + SIGPIPE, as the shell reports)
 
 
 class UserError(Exception):
@@ -45,3 +48,14 @@ def reported_as_user_error(prefix: str) -> Iterator[None]:
         yield
     except ValueError as error:
         raise UserError(f"{prefix}: {error}") from None
+
+
+def reader_gone() -> ExitCode:
+    """stdout's reader has gone (``runs | head -1``): what is left of the output goes to
+    /dev/null (the Python docs' handling of ``BrokenPipeError``, so no later flush fails) and
+    the exit is quiet, with the code a Unix tool killed by SIGPIPE gets from the shell.
+    SIGPIPE itself stays ignored: a closed socket must not kill the process."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return ExitCode.READER_GONE

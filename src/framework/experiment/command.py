@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from framework.config import file as config_file
+from framework.config.environment import load_environment
 from framework.core.errors import ExitCode
 from framework.experiment.options import Options
 
@@ -45,7 +46,7 @@ def run_experiment(options: Options, project_root: Path) -> ExitCode:
 
 def load_experiment(options: Options, project_root: Path) -> config_file.ExperimentConfig:
     """``.env`` and the experiment file with the command line's overrides applied."""
-    config_file.load_environment(project_root)
+    load_environment(project_root)
     # --config is relative to where the command was started; LUIGI_CONFIG_PATH to the project.
     config_path = (options.config.resolve() if options.config
                    else project_root / os.environ["LUIGI_CONFIG_PATH"])

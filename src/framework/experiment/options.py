@@ -1,10 +1,15 @@
-"""What the command line asked for, as every step of an experiment or a sweep reads it."""
+"""What the command line asked for, as every step of an experiment or a sweep reads it, and
+the argument parser every verb's command line uses."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
+
+from framework.core.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -22,3 +27,15 @@ class Options:
     accept_pins: Sequence[str] = ()
     reuse: bool = True
     sweeps: Sequence[str] = ()  # --sweep 'Task.param=[...]'
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is our one line (a ``UserError``: exit 2), not the usage
+    block. ``command`` names the command in that line (default: ``prog``)."""
+
+    def __init__(self, *args: Any, command: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command = command or self.prog
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{self.command}: {message} (see --help)")

@@ -11,21 +11,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from framework.core.errors import ExitCode, UserError
+from framework.core.errors import ExitCode, UserError, reader_gone
 from framework.core.secrets import redact
+from framework.experiment.options import Parser
 from framework.verbs.output import FORMATS
 
 VERBS = ("runs", "diff", "reproduce", "gc")
 PROG = "python src/runner.py"
 FILTER_HELP = ("MLflow's search syntax, e.g. \"metrics.cv_accuracy_mean > 0.83 and "
                "params.`Trainer.seed` = '1'\"")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is our one line and exit 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message} (see --help)")
 
 
 def parser_for(verb: str) -> argparse.ArgumentParser:
@@ -160,7 +154,11 @@ def emit(text: str | None) -> int:
 def main(verb: str, argv: Sequence[str], project_root: Path) -> int:
     """Run one verb; the exit code (2 with one line for bad input)."""
     try:
-        return run_verb(verb, argv, project_root)
+        code = run_verb(verb, argv, project_root)
+        sys.stdout.flush()  # a reader that has gone shows here, not as a traceback at exit
+        return code
+    except BrokenPipeError:
+        return reader_gone()
     except UserError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return ExitCode.BAD_INPUT

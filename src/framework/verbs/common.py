@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
-from framework.config import file as config_file
+from framework.config.environment import load_environment
 from framework.core.errors import UserError
 from framework.core.names import EFFECTIVE_CONFIG_ARTIFACT
 from framework.core.secrets import redact
@@ -41,7 +41,7 @@ def open_project_store(project_root: Path, chdir: bool = True) -> MlflowClient:
     checked client of its tracking store."""
     from framework.store.tracking import open_store, tracking_uri
 
-    config_file.load_environment(project_root)
+    load_environment(project_root)
     if chdir:
         os.chdir(project_root)
     return open_store(tracking_uri())
@@ -51,7 +51,7 @@ def open_project_reader(project_root: Path, chdir: bool = True) -> SqlReader | N
     """Like ``open_project_store``, but a read-only reader of the project's sqlite store that
     does not import MLflow; None when the store is not one it reads exactly (a server, a new
     or migrating store: use ``open_project_store``)."""
-    config_file.load_environment(project_root)
+    load_environment(project_root)
     if chdir:
         os.chdir(project_root)
     return open_reader(os.environ["MLFLOW_TRACKING_URI"])

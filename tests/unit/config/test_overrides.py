@@ -3,10 +3,12 @@ and one error line naming the flag."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from framework.config.file import load_config
 from framework.config.overrides import apply_overrides, parse_override
 from framework.core.errors import UserError
 
@@ -92,3 +94,43 @@ def test_a_section_that_is_no_table_is_refused():
     with pytest.raises(UserError) as refused:
         apply_overrides({"name": "x"}, ["name.key=1"])
     assert str(refused.value) == "--set 'name.key=1': name is not a [section] in the config"
+
+
+CONFIG = """
+[RunConfig]
+experiment_name = "e"
+task = "Fit"
+[PathConfig]
+input = "./data/"
+"""
+
+
+@pytest.mark.parametrize(("override", "error"), [
+    ("PathConfig.input=./nowhere/", "--set 'PathConfig.input=./nowhere/': PathConfig.input = "
+                                    "'./nowhere/' points to "),
+    ('PathConfig.Fit="./nowhere"', "--set 'PathConfig.Fit=\"./nowhere\"': PathConfig.Fit = "),
+    ('RunConfig.experiment_name=""', "--set 'RunConfig.experiment_name=\"\"': "
+                                     "RunConfig.experiment_name must be a non-empty string"),
+    ("RunConfig.experimnt=x", "--set 'RunConfig.experimnt=x': unknown key RunConfig.experimnt "
+                              "(did you mean 'experiment_name'?)"),
+    ("RunConfig.task=1", "--set 'RunConfig.task=1': RunConfig.task must be a string or a list"),
+])
+def test_a_bad_value_set_on_the_command_line_is_blamed_on_the_flag(
+        tmp_path: Path, override: str, error: str):
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "luigi.toml"
+    path.write_text(CONFIG)
+    with pytest.raises(UserError) as refused:
+        load_config(path, tmp_path, [override])
+    assert str(refused.value).startswith(error)
+
+
+def test_the_file_is_blamed_for_its_own_values_and_a_flag_for_what_it_set(tmp_path: Path):
+    path = tmp_path / "luigi.toml"
+    path.write_text(CONFIG)
+    with pytest.raises(UserError) as refused:  # ./data/ does not exist
+        load_config(path, tmp_path, ["RunConfig.description=fine"])
+    assert str(refused.value).startswith(f"{path}: PathConfig.input = './data/' points to ")
+    with pytest.raises(UserError) as refused:  # the same value, now from the command line
+        load_config(path, tmp_path, ["PathConfig.input=./data/"])
+    assert str(refused.value).startswith("--set 'PathConfig.input=./data/': PathConfig.input ")

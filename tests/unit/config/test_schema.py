@@ -156,7 +156,20 @@ def test_unknown_task_names_elsewhere_in_the_config_are_refused(tmp_path: Path):
     assert str(refused.value) == (
         "unknown task 'SchemaScor' in RunConfig.task (did you mean 'SchemaScore'?); "
         "known tasks: SchemaFit, SchemaScore")
+
+
+def test_a_misspelt_path_config_entry_names_the_file_and_the_closest_entry(tmp_path: Path):
+    (tmp_path / "input").mkdir()
     with pytest.raises(UserError) as refused:
-        check_sections(config(tmp_path, {"PathConfig": {"Nothing": "runs:/abc"}}), TASKS)
-    assert str(refused.value) == ("unknown task 'Nothing' in PathConfig entry; "
-                                  "known tasks: SchemaFit, SchemaScore")
+        check_sections(config(tmp_path, {"PathConfig": {"inptu": "./input/"}}), TASKS)
+    assert str(refused.value) == (
+        f"{tmp_path / 'luigi.toml'}: unknown entry PathConfig.inptu (did you mean 'input'?); "
+        "PathConfig takes input (the data folder) and a task's name to pin its output: "
+        "SchemaFit, SchemaScore")
+    with pytest.raises(UserError) as refused:
+        check_sections(config(tmp_path, {"PathConfig": {"SchemaFt": "runs:/abc"}},
+                              {"PathConfig.SchemaFt": "--set 'PathConfig.SchemaFt=runs:/abc'"}),
+                       TASKS)
+    assert str(refused.value).startswith(
+        "--set 'PathConfig.SchemaFt=runs:/abc': unknown entry PathConfig.SchemaFt "
+        "(did you mean 'SchemaFit'?); ")

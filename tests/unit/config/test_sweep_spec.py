@@ -3,6 +3,7 @@ digest, and each configuration assigned the way ``--set`` would."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,17 @@ def test_an_unknown_option_is_refused_with_a_suggestion():
         "[Sweep]: unknown sweep option 'metod' (did you mean 'method'?); options are method, "
         "samples, seed, trials, pruner, timeout, study, max_configurations, metric, goal, "
         "register, and swept keys look like Task.param")
+
+
+def test_an_unquoted_dotted_key_is_told_to_be_quoted():
+    """TOML reads ``SweepFit.seed = [0, 1]`` unquoted as a table ``SweepFit = {seed = [...]}``."""
+    assert refusal(tomllib.loads("SweepFit.seed = [0, 1]")) == (
+        '[Sweep]: SweepFit.seed unquoted makes a TOML table SweepFit, not a swept key: '
+        'write "SweepFit.seed" = [...] (quoted)')
+    assert refusal(tomllib.loads("SweepFit.params.depth = [2, 3]")).startswith(
+        '[Sweep]: SweepFit.params.depth unquoted makes a TOML table SweepFit, ')
+    assert refusal(tomllib.loads("SweepFt.seed = [0, 1]")).startswith(  # a misspelt task too
+        '[Sweep]: SweepFt.seed unquoted makes a TOML table SweepFt, ')
 
 
 def test_nothing_to_sweep_is_refused():

@@ -1,0 +1,53 @@
+"""Bad input on the command line itself: one line naming the problem and the fix, exit 2, no
+run, never argparse's usage block or a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.project import Project, one_line_error
+
+BAD_ARGUMENTS = {
+    "not a number of workers": (["--workers", "abc"],
+                                "python src/runner.py run: argument --workers: invalid int "
+                                "value: 'abc' (see --help)"),
+    "unknown option": (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
+    "unknown option after run": (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    "mistyped verb": (["rnus"], "unknown verb 'rnus' (did you mean 'runs'?); verbs: run, runs, "
+                                "diff, reproduce, gc"),
+    "a config file as verb": (["exp.toml"], "unknown verb 'exp.toml' (for another experiment "
+                                            "file: --config exp.toml)"),
+    "unknown encoding": (["--set", 'Preprocessor.encoding="nope"'],
+                         "Preprocessor.encoding = 'nope' is not a text encoding Python knows"),
+    "a codec that is not text": (["--set", 'Preprocessor.encoding="base64"'],
+                                 "Preprocessor.encoding = 'base64' is not a text encoding"),
+    "a --set folder that is none": (["--set", "PathConfig.input=./nowhere/"],
+                                    "error: --set 'PathConfig.input=./nowhere/': "
+                                    "PathConfig.input = './nowhere/' points to "),
+    "a --set empty experiment name": (["--set", 'RunConfig.experiment_name=""'],
+                                      "error: --set 'RunConfig.experiment_name=\"\"': "
+                                      "RunConfig.experiment_name must be a non-empty string"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
+def test_bad_arguments_are_one_line_exit_2_and_no_run(project: Project, case: str):
+    args, expected = BAD_ARGUMENTS[case]
+    result = project.run(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in one_line_error(result)
+    assert project.all_runs() == []
+
+
+@pytest.mark.parametrize("args", [("runs", "--format", "csv"), ("--dry-run",)])
+def test_output_into_a_pipe_nobody_reads_ends_quietly_with_141(project: Project, args):
+    """``runs | head -1``: the reader goes away; no BrokenPipeError traceback, and the exit
+    code the shell gives a Unix tool killed by SIGPIPE (128 + 13)."""
+    project.cold = True  # a real pipe, from a fresh interpreter
+    process = project.start(*args)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # gone before the first line is written
+    errors = process.stderr.read()
+    assert process.wait(timeout=120) == 141, errors
+    assert errors == ""
+    assert project.all_runs() == []
