@@ -6,6 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# Set by ``reproduce`` for the runner it starts: the run being reproduced. An environment
+# variable, not an option, because that runner may be a checkout of an older commit, whose
+# command line would refuse an option it does not know.
+REPRODUCES_VARIABLE = "RUNNER_REPRODUCES"
+
 
 @dataclass(frozen=True)
 class Options:
