@@ -10,9 +10,7 @@ command line's message; nothing here calls ``sys.exit``.
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
 import json
 import subprocess
 import sys
@@ -143,12 +141,10 @@ def sweep_runs(client: MlflowClient, run: Run) -> list[str]:
     """The run of each configuration of a sweep (``sweep.csv``: a configuration that already
     existed is its earlier run, not a child), else the run's child runs."""
     from framework.core.names import PARENT_TAG
-    from framework.experiment.sweep_report import CSV_NAME
-    from framework.verbs import common
+    from framework.verbs.gc_survey import table_runs
 
-    table = common.read_artifact(client, run, CSV_NAME)
-    if table:
-        return [row["run_id"] for row in csv.DictReader(io.StringIO(table)) if row.get("run_id")]
+    if table := table_runs(client, run):
+        return table
     return [child.info.run_id for child in client.search_runs(
         [run.info.experiment_id], f"tags.`{PARENT_TAG}` = '{run.info.run_id}'")]
 

@@ -1,11 +1,14 @@
 """`gc` on a real sqlite store: what it keeps, concurrency with runners, and what comes after.
 
 Runs made once for the module: A (seed 0), B (seed 1, its model registered), C (seed 2) and D
-(seed 0 again: everything reused from A, the newest run).
+(seed 0 again: everything reused from A, the newest run). Another store holds sweeps and
+studies run twice, for what a kept sweep parent names.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,3 +123,63 @@ def test_after_gc_kept_runs_verify_and_collected_configurations_recompute(store)
     assert again["Preprocessor"][0].startswith("reuse")
     assert again["Trainer"][0].startswith("run")
     assert unverified(project) == []
+
+
+GRID = ("--sweep", "Trainer.estimator_params.max_depth=[2,3]")
+STUDY = ("--set", 'RunConfig.experiment_name="study"', "--sweep", "method=tpe", "--sweep",
+         "Trainer.estimator_params.max_depth={randint=[4,8]}")
+PARENT_LINE = re.compile(r"\brun ([0-9a-f]{32}) in experiment")
+
+
+@dataclass
+class Sweeps:
+    project: Project
+    grids: list[str]  # the same grid twice, oldest first: the second reuses every configuration
+    studies: list[str]  # one study, 2 trials then 3: the second command runs one more
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Sweeps:
+    project = small_project(tmp_path_factory.mktemp("gc-sweeps") / "project", titanic_dir)
+
+    def parent(*args: str) -> str:
+        found = PARENT_LINE.search(ok(project.run(*args)))
+        assert found is not None
+        return found.group(1)
+    return Sweeps(project, [parent(*GRID), parent(*GRID)],
+                  [parent(*STUDY, "--sweep", "trials=2"), parent(*STUDY, "--sweep", "trials=3")])
+
+
+def named_by(client, parent_id: str) -> set[str]:
+    """The runs a sweep parent names: its best run and the run of every row of its table."""
+    parent = client.get_run(parent_id)
+    folder = Path(parent.info.artifact_uri.removeprefix("file://"))
+    with (folder / "sweep.csv").open() as table:
+        rows = {row["run_id"] for row in csv.DictReader(table) if row["run_id"]}
+    return rows | {parent.data.tags["sweep.best_run_id"]}
+
+
+def test_a_kept_sweep_or_study_parent_keeps_every_run_it_names(sweeps):
+    project, client = sweeps.project, client_of(sweeps.project)
+    kept = [sweeps.grids[1], sweeps.studies[1]]  # the newest of each experiment
+    named = {parent: named_by(client, parent) for parent in kept}
+    # The rerun of the grid made no child: its table and best run are the first grid's.
+    assert not named[sweeps.grids[1]] & {r.info.run_id for r in project.all_runs()
+                                         if r.data.tags.get("mlflow.parentRunId") == kept[0]}
+    report = as_json(project, "gc", "--keep-last", "1", "--dry-run")
+    for parent, runs in named.items():
+        for run_id in runs:
+            why = report["kept_because_needed"].get(run_id, "")
+            assert why.startswith(f"kept sweep run {parent[:8]} names it"), (run_id, why)
+    assert {row["run_id"] for row in report["collected"]} >= {sweeps.grids[0], sweeps.studies[0]}
+
+    ok(project.run("gc", "--keep-last", "1"))
+    ids = {run.info.run_id for run in project.all_runs()}
+    assert sweeps.grids[0] not in ids and sweeps.studies[0] not in ids
+    assert set().union(*named.values()) <= ids
+    assert unverified(project) == []
+    rerun = ok(project.run(*STUDY, "--sweep", "trials=3"))  # reads its trials from the study
+    best = re.search(r"^best: run ([0-9a-f]{32})", rerun, re.MULTILINE)
+    assert best is not None and best.group(1) in ids, rerun
+    listed = set(re.findall(r"\b[0-9a-f]{32}\b", rerun))
+    assert listed <= {run.info.run_id for run in project.all_runs()}, rerun

@@ -61,6 +61,13 @@ SWEEP_GRID_TAG = "sweep.grid"  # the grid's digest (sweep_spec.grid_digest)
 SWEEP_METRIC_TAG = "sweep.metric"  # what "best" meant
 SWEEP_BEST_CONFIGURATION_TAG = "sweep.best_configuration"
 SWEEP_REGISTERED_TAG = "sweep.registered_model"  # "<name>/<version>"
+SWEEP_METHOD_TAG = "sweep.method"  # on a study's parent run: tpe, cmaes or gp
+STUDY_NAME_TAG = "study.name"  # on a study's parent run: the Optuna study it ran trials of
+STUDY_STORAGE_TAG = "study.storage"  # where that study is stored (password hidden)
+TRIAL_NUMBER_TAG = "trial.number"  # on a trial's run: its number in the study
+TRIAL_STATE_TAG = "trial.state"  # COMPLETE, PRUNED or FAIL
+TRIAL_STUDY_TAG = "trial.study"  # the study's name (its parent's STUDY_NAME_TAG)
+SWEEP_PARENT_TAGS = (SWEEP_GRID_TAG, STUDY_NAME_TAG)  # a run with either is a sweep's parent
 CLOSED_BY_TAG = "runner.closed_by"  # on a run a later runner closed: why
 OUTPUT_TAG_PREFIX = "output."
 SWEEP_PARAM_PREFIX = "sweep."  # the [Sweep] table's entries, as params of the parent run
@@ -89,6 +96,8 @@ PLAN_ARTIFACT = "plan.txt"  # what the run decided per task, and why
 GIT_DIFF_ARTIFACT = "git.diff"  # the uncommitted changes of a dirty work tree
 LOGS_FOLDER = "logs"  # luigi.log
 RUNNER_OUTPUT_ARTIFACT = "runner_output.txt"  # a sweep configuration's terminal output
+SWEEP_TABLE_ARTIFACT = "sweep.csv"  # a sweep's or study's comparison, one row per configuration
+SWEEP_TABLE_RUN_COLUMN = "run_id"  # its column naming the run of each row (gc keeps them)
 
 # --- Manifest keys (``_manifest.json`` of every task output) ------------------------------
 MANIFEST_FILE = "_manifest.json"

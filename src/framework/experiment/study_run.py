@@ -22,6 +22,7 @@ from framework.config import file as config_file
 from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.errors import ExitCode, UserError
+from framework.core.names import STUDY_NAME_TAG, STUDY_STORAGE_TAG, SWEEP_METHOD_TAG, TASK_TAG
 from framework.experiment import experiment as app
 from framework.experiment import sweep as sweep_run
 from framework.experiment import sweep_check, sweep_report
@@ -150,8 +151,8 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     sweep_run._plan = sweep_run.Plan(config, spec, registry, child_options, project_root,
                                      client, scoring_task=scoring)
     git = read_git_state(project_root)
-    tags = {"task": ",".join(config.run.tasks), "sweep.method": spec.method,
-            "study.name": name, "study.storage": study_storage.shown(url), **source_tags(),
+    tags = {TASK_TAG: ",".join(config.run.tasks), SWEEP_METHOD_TAG: spec.method,
+            STUDY_NAME_TAG: name, STUDY_STORAGE_TAG: study_storage.shown(url), **source_tags(),
             **(git.tags() if git else {})}
     sweeper = StudySweeper(found, storage, spec, url)
     with tracking.tracked_run(client, config.run.experiment_name, config.run.description,

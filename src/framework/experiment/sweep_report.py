@@ -31,6 +31,8 @@ from framework.core.names import (
     SWEEP_METRIC_TAG,
     SWEEP_PARAM_PREFIX,
     SWEEP_REGISTERED_TAG,
+    SWEEP_TABLE_ARTIFACT,
+    SWEEP_TABLE_RUN_COLUMN,
     output_tag,
 )
 
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from framework.store.tracking import TrackedRun
 
 GRID_NAME = "sweep_grid.json"
-CSV_NAME = "sweep.csv"
+CSV_NAME = SWEEP_TABLE_ARTIFACT
 PLOT_NAME = "sweep.png"
 
 
@@ -157,7 +159,7 @@ def table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> pd.DataFrame:
     import pandas as pd
 
     rows = [{**({"trial": o.trial} if o.trial is not None else {"configuration": o.index + 1}),
-             **o.point, "status": o.status, "run_id": o.run_id,
+             **o.point, "status": o.status, SWEEP_TABLE_RUN_COLUMN: o.run_id,
              "seconds": round(o.seconds, 2), **dict(sorted(o.metrics.items()))}
             for o in ranked(spec, outcomes)]
     return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from framework.core.names import TRIAL_NUMBER_TAG, TRIAL_STATE_TAG, TRIAL_STUDY_TAG
 from framework.execution import luigi_build as execution
 from framework.task.dag import walk
 
@@ -23,9 +24,9 @@ if TYPE_CHECKING:
     from framework.store.tracking import TrackedRun
     from framework.task.run_task import RunTask
 
-NUMBER_TAG = "trial.number"
-STATE_TAG = "trial.state"
-STUDY_TAG = "trial.study"
+NUMBER_TAG = TRIAL_NUMBER_TAG
+STATE_TAG = TRIAL_STATE_TAG
+STUDY_TAG = TRIAL_STUDY_TAG
 COMPLETE, PRUNED, FAIL = "COMPLETE", "PRUNED", "FAIL"
 
 

@@ -64,7 +64,7 @@ class Planner:
 
     def __init__(self, index: OutputIndex, source_root: Path, *, pins: Mapping[str, Path],
                  force: Collection[str] = (), accept: Collection[str] = (),
-                 reuse: bool = True, experiment: str = "") -> None:
+                 reuse: bool = True, experiment: str = "", reproduces: str = "") -> None:
         self.index = index
         # Reasons compare with the nearest earlier output, preferably of this experiment
         # ("" when it does not exist yet; None: no experiment given, every output compares).
@@ -74,6 +74,7 @@ class Planner:
         self.force = set(force)
         self.accept = set(accept)
         self.reuse = reuse
+        self.reproduces = reproduces  # the run ``reproduce`` runs again: its pins stay
         self.decisions: dict[str, Decision] = {}
         self.forced: set[str] = set()
         self.libraries = library_versions()
@@ -126,9 +127,12 @@ class Planner:
         if not same:
             differences += explain(stored, signature) if stored else ["it records no signature"]
         if name not in self.accept:
+            # A reproduced run's config is the recorded one: its pin cannot be removed there.
+            advice = (f"to use it anyway: python src/runner.py reproduce {self.reproduces} "
+                      f"--accept-pin {name}" if self.reproduces else
+                      f"remove the pin, or accept it with --accept-pin {name}")
             raise UserError(f"PathConfig.{name} = {output.path} was made differently from what "
-                            f"this config would make: {'; '.join(differences)}; remove the pin, "
-                            f"or accept it with --accept-pin {name}")
+                            f"this config would make: {'; '.join(differences)}; {advice}")
         return Decision(name, "pinned", stored or signature,
                         "ACCEPTED mismatch: " + "; ".join(differences), output.path, source)
 

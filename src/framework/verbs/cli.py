@@ -73,15 +73,19 @@ def reproduce_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", action="store_true",
                         help="recompute every task (no reuse) and compare the outputs file by "
                              "file; exit 1 when a prediction or metric differs")
+    parser.add_argument("--accept-pin", action="append", default=[], metavar="TASK",
+                        help="use TASK's [PathConfig] pin even though it differs now "
+                             "(repeatable); the pins RUN accepted are accepted again anyway")
     return parser
 
 
 def gc_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=f"{PROG} gc", description=(
         "Delete runs and their artifacts, keeping what is still needed: the runs you keep, "
-        "every output a kept run reused or pins, runs behind registered model versions, "
-        "running runs and outputs another runner claims. Runs already marked deleted are "
-        "purged too, as `mlflow gc` does."))
+        "every output a kept run reused or pins, the runs a kept sweep or study names (its "
+        "best run, its table's rows, its study's trials), runs behind registered model "
+        "versions, running runs and outputs another runner claims. Runs already marked "
+        "deleted are purged too, as `mlflow gc` does."))
     parser.add_argument("--keep-last", type=int, metavar="N",
                         help="keep the N newest runs of each experiment (sweep children go "
                              "with their parent)")
@@ -124,7 +128,7 @@ def run_verb(verb: str, argv: Sequence[str], project_root: Path) -> int:
     from framework.verbs import reproduce
 
     return reproduce.reproduce(common.open_project_store(project_root), project_root,
-                               args.run, args.verify)
+                               args.run, args.verify, args.accept_pin)
 
 
 def collect(client: object, rules: object, project_root: Path, dry_run: bool, form: str) -> int:

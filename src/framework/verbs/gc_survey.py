@@ -1,16 +1,19 @@
 """``gc``'s survey: every run of the store, what keeps each one (``keep.py`` decides from the
-facts read here: registered model versions, ``[PathConfig]`` pins, claims other runners hold),
-and how much deleting the rest frees. Reads only; deleting is ``gc.py``'s.
+facts read here: registered model versions, ``[PathConfig]`` pins, claims other runners hold,
+the runs a sweep or study parent names), and how much deleting the rest frees. Reads only;
+deleting is ``gc.py``'s.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import time
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +39,8 @@ class Survey:
         return sum(self.sizes.values())
 
 
-def facts_of(run: Run) -> keep.RunFacts:
+def facts_of(run: Run, trials: Mapping[str, Sequence[str]] = {}) -> keep.RunFacts:
+    """What ``keep`` decides from; ``trials`` maps a study's name to its trials' runs."""
     from framework.core.names import PARENT_TAG, output_tag, reused_tag, signature_tag
 
     tags = run.data.tags
@@ -49,7 +53,57 @@ def facts_of(run: Run) -> keep.RunFacts:
         deleted=run.info.lifecycle_stage == "deleted", parent=tags.get(PARENT_TAG, ""),
         sources={key.removeprefix(reused_prefix): value for key, value in tags.items()
                  if key.startswith(reused_prefix) and value},
-        signatures=[tags[signature_tag(task)] for task in wrote])
+        signatures=[tags[signature_tag(task)] for task in wrote], named=named_by(run, trials))
+
+
+def named_by(run: Run, trials: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The runs a sweep or study parent names by its tags: its best run, and every trial of
+    its study (a rerun of the study lists them all, read from the study's storage)."""
+    from framework.core.names import STUDY_NAME_TAG, SWEEP_BEST_TAG
+
+    tags = run.data.tags
+    named = {tags[SWEEP_BEST_TAG]: "its best run"} if tags.get(SWEEP_BEST_TAG) else {}
+    study = tags.get(STUDY_NAME_TAG)
+    for trial in trials.get(study, ()) if study else ():
+        named.setdefault(trial, f"a trial of its study {study!r}")
+    return named
+
+
+def studies(runs: Mapping[str, Run]) -> dict[str, list[str]]:
+    """Study name -> the runs of its trials, whichever command (parent) ran them."""
+    from framework.core.names import TRIAL_STUDY_TAG
+
+    found: dict[str, list[str]] = {}
+    for run_id, run in runs.items():
+        if study := run.data.tags.get(TRIAL_STUDY_TAG):
+            found.setdefault(study, []).append(run_id)
+    return found
+
+
+def table_runs(client: MlflowClient, run: Run) -> list[str]:
+    """The run of each row of a sweep's table (``sweep.csv``): its children, and the earlier
+    runs that stood in for configurations already made; [] when it has no table."""
+    from framework.core.names import SWEEP_TABLE_ARTIFACT, SWEEP_TABLE_RUN_COLUMN
+
+    text = common.read_artifact(client, run, SWEEP_TABLE_ARTIFACT) or ""
+    return [row[SWEEP_TABLE_RUN_COLUMN] for row in csv.DictReader(io.StringIO(text))
+            if row.get(SWEEP_TABLE_RUN_COLUMN)]
+
+
+def with_tables(client: MlflowClient, runs: Mapping[str, Run], facts: list[keep.RunFacts],
+                kept: Mapping[str, str]) -> list[keep.RunFacts]:
+    """``facts`` with the rows of each kept sweep parent's table added to what it names. Only
+    kept parents' tables are read (an artifact read each), and only they keep what they name."""
+    from framework.core.names import SWEEP_PARENT_TAGS
+
+    def named(fact: keep.RunFacts) -> keep.RunFacts:
+        tags = runs[fact.run_id].data.tags
+        if fact.run_id not in kept or not any(tag in tags for tag in SWEEP_PARENT_TAGS):
+            return fact
+        rows = {run_id: "a row of its sweep table" for run_id in table_runs(
+            client, runs[fact.run_id])}
+        return replace(fact, named={**rows, **fact.named})
+    return [named(fact) for fact in facts]
 
 
 def every_run(client: MlflowClient) -> Iterator[Run]:
@@ -161,9 +215,12 @@ def survey(client: MlflowClient, rules: keep.Rules, project_root: Path, hold: bo
            ) -> Survey:
     """Read the store and decide; ``hold`` also takes the claims of what goes."""
     runs = {run.info.run_id: run for run in every_run(client)}
-    facts = [facts_of(run) for run in runs.values()]
+    trials = studies(runs)
+    facts = [facts_of(run, trials) for run in runs.values()]
     protected, registered_models = registered(client)
     protected = {**pinned(project_root, set(runs)), **protected}
+    first = keep.decide(facts, rules, int(time.time() * 1000), protected)
+    facts = with_tables(client, runs, facts, first.kept)
     first = keep.decide(facts, rules, int(time.time() * 1000), protected)
     going = [f for f in facts if f.run_id in first.collected]
     busy = claimed_digests(going, hold)

@@ -5,7 +5,11 @@ younger than ``--older-than``), when it is outside the experiments gc looks at, 
 running, when a registered model version or a ``[PathConfig]`` pin names it, when another
 runner claims one of its outputs, or when a kept run relies on one of its outputs
 (``reused.<Task>``: reused or pinned), transitively. Sweep children follow their parent.
-Everything else in scope goes, deleted runs included (as ``mlflow gc`` purges them).
+A kept sweep or study parent also keeps every run its results name (``RunFacts.named``: its
+best run, the rows of its table, every trial of its study), wherever they are: a rerun of a
+sweep or study lists earlier runs that stand in for configurations, and those are often
+children of an older parent the rules let go. Everything else in scope goes, deleted runs
+included (as ``mlflow gc`` purges them).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class RunFacts:
     parent: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)  # task -> run whose output it used
     signatures: Collection[str] = ()  # digests of the outputs it wrote
+    named: Mapping[str, str] = field(default_factory=dict)  # run its results name -> how
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def decide(runs: Sequence[RunFacts], rules: Rules, now_ms: int,
                       else None))
         if reason:
             kept[run.run_id] = reason
-    _close_over_sources(kept, by_id)
+    _close_over_needs(kept, by_id)
     return Decision(kept, {k: v for k, v in collected.items() if k not in kept})
 
 
@@ -117,8 +122,9 @@ def _by_rules(runs: Sequence[RunFacts], rules: Rules, now_ms: int,
     return decided
 
 
-def _close_over_sources(kept: dict[str, str], by_id: Mapping[str, RunFacts]) -> None:
-    """Keep every run whose output a kept run relies on, and so on."""
+def _close_over_needs(kept: dict[str, str], by_id: Mapping[str, RunFacts]) -> None:
+    """Keep every run whose output a kept run relies on, or that a kept sweep names, and so
+    on."""
     pending = list(kept)
     while pending:
         run = by_id.get(pending.pop())
@@ -127,8 +133,11 @@ def _close_over_sources(kept: dict[str, str], by_id: Mapping[str, RunFacts]) -> 
         needed: dict[str, list[str]] = {}
         for task, source in sorted(run.sources.items()):
             needed.setdefault(source, []).append(task)
-        for source, tasks in needed.items():
+        reasons = {source: f"kept run {run.run_id[:8]} uses its output of {', '.join(tasks)}"
+                   for source, tasks in needed.items()}
+        for named, how in run.named.items():
+            reasons.setdefault(named, f"kept sweep run {run.run_id[:8]} names it ({how})")
+        for source, why in reasons.items():
             if source not in kept and source in by_id:
-                kept[source] = (f"kept run {run.run_id[:8]} uses its output of "
-                                f"{', '.join(tasks)}")
+                kept[source] = why
                 pending.append(source)

@@ -5,6 +5,9 @@ the checkout is dirty now), it is run at the run's commit in a temporary ``git w
 with the run's recorded ``git.diff`` applied, against this project's store and input data.
 The new run is tagged ``REPRODUCES_TAG`` = the reproduced run. ``--verify`` recomputes every
 task (``--no-reuse``) and compares the outputs with the original manifests (``verify.py``).
+The pins the run accepted though they differed (its ``pin.accepted.<Task>`` tags) are accepted
+again, as the run did; ``--accept-pin`` accepts more. A sweep's or study's parent run is
+refused (``UserError``): its configurations are its child runs.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,13 +126,42 @@ def git(cwd: Path, *args: str, why: str) -> None:
         raise UserError(f"cannot reproduce: {why} ({detail})")
 
 
-def run_runner(tree: Path, config: Path, verify: bool) -> tuple[int, str | None]:
+def accepted_pins(run: Run) -> list[str]:
+    """The tasks whose differing ``[PathConfig]`` pin the run accepted (``--accept-pin``)."""
+    from framework.core.names import accepted_pin_tag
+
+    prefix = accepted_pin_tag("")
+    return sorted(key.removeprefix(prefix) for key in run.data.tags if key.startswith(prefix))
+
+
+def config_of(client: MlflowClient, run: Run) -> dict[str, Any]:
+    """The run's effective config; ``UserError`` for a sweep's or study's parent, which ran no
+    configuration of its own (known by its tags, else by the ``[Sweep]`` of its config)."""
+    from framework.core.names import STUDY_NAME_TAG, SWEEP_PARENT_TAGS
+
+    tags = run.data.tags
+    parent = any(tag in tags for tag in SWEEP_PARENT_TAGS)
+    document = {} if parent else common.effective_config(client, run)
+    if parent or config_file.SWEEP_SECTION in document:
+        kind = "an adaptive study's" if STUDY_NAME_TAG in tags else "a sweep's"
+        raise UserError(f"run {run.info.run_id} is {kind} parent; reproduce one of its "
+                        "configurations (its child runs: `python src/runner.py runs`)")
+    return document
+
+
+def run_runner(tree: Path, config: Path, verify: bool, accept: Sequence[str], run_id: str
+               ) -> tuple[int, str | None]:
     """``python src/runner.py --config CONFIG`` in ``tree``, its output passed through;
     (exit code, the new run's id)."""
+    from framework.experiment.options import REPRODUCES_VARIABLE
+
     command = [sys.executable, str(tree / "src" / "runner.py"), "--config", str(config)]
     if verify:
         command.append("--no-reuse")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"]}
+    for task in accept:
+        command += ["--accept-pin", task]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
+           REPRODUCES_VARIABLE: run_id}  # a pin's error then says how to accept it here
     env.pop("LUIGI_CONFIG_PATH", None)
     new_run = None
     with subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, text=True) as child:
@@ -141,24 +173,26 @@ def run_runner(tree: Path, config: Path, verify: bool) -> tuple[int, str | None]
     return child.returncode, new_run
 
 
-def reproduce(client: MlflowClient, project_root: Path, run_id: str, verify: bool) -> int:
+def reproduce(client: MlflowClient, project_root: Path, run_id: str, verify: bool,
+              accept: Sequence[str] = ()) -> int:
     """Run ``run_id`` again; the exit code (1 when ``verify`` finds a prediction or metric
-    that differs)."""
+    that differs). ``accept``: tasks whose differing pin to accept beyond the run's own."""
     import toml
 
-    from framework.core.names import SWEEP_GRID_TAG
     from framework.verbs import verify as verification
 
     run = common.get_run(client, run_id)
-    if SWEEP_GRID_TAG in run.data.tags:
-        raise UserError(f"run {run.info.run_id} is a sweep's parent; reproduce one of its "
-                        "configurations (its child runs: `python src/runner.py runs`)")
-    document = absolute_paths(common.effective_config(client, run), project_root)
+    document = absolute_paths(config_of(client, run), project_root)
+    pins = accepted_pins(run)
+    if pins:
+        print(f"note: accepting the pins run {run.info.run_id} accepted: {', '.join(pins)}",
+              flush=True)
+    pins += [task for task in accept if task not in pins]
     with tempfile.TemporaryDirectory(prefix="reproduce-config-") as scratch, \
             checkout(client, run, project_root) as tree:
         config = Path(scratch) / EFFECTIVE_CONFIG_ARTIFACT
         config.write_text(toml.dumps(document))
-        code, new_run = run_runner(tree, config, verify)
+        code, new_run = run_runner(tree, config, verify, pins, run.info.run_id)
     if new_run is None:
         return code
     client.set_tag(new_run, REPRODUCES_TAG, run.info.run_id)

@@ -94,6 +94,19 @@ def test_sweep_children_follow_their_parent():
     assert keep.decide(store, keep.Rules(keep_last=2), NOW).collected == {}
 
 
+def test_a_kept_sweep_parent_keeps_what_it_names_and_what_those_use():
+    store = [facts("rerun", 0, named={"child1": "its best run", "child2": "a row of its table"}),
+             facts("first", 1), facts("child1", 0.9, parent="first"),
+             facts("child2", 0.8, parent="first", sources={"Preprocessor": "plain"}),
+             facts("plain", 2), facts("old", 3, named={"gone": "its best run"}),
+             facts("gone", 4)]
+    decision = keep.decide(store, keep.Rules(keep_last=1), NOW)
+    assert decision.kept["child1"] == "kept sweep run rerun names it (its best run)"
+    assert decision.kept["child2"] == "kept sweep run rerun names it (a row of its table)"
+    assert "child2" in decision.kept["plain"]
+    assert set(decision.collected) == {"first", "old", "gone"}  # a parent it names not
+
+
 @pytest.mark.parametrize(("rules", "words"), [
     (keep.Rules(), "say what to delete"),
     (keep.Rules(keep_last=0), "--keep-last 0 alone"),
