@@ -71,6 +71,13 @@ def test_the_runs_table_fits_the_terminal(store):
     assert max(len(line) for line in out.splitlines()) <= 70
 
 
+def test_a_sweep_parent_listed_without_its_children_does_not_make_every_param_differ(store):
+    rows = as_json(store.project, "runs", "--sort", "attributes.start_time ASC", "--limit", "3")
+    assert [row["run_id"] for row in rows] == [store.a, store.b, store.sweep]
+    params = [key for key in rows[0] if "." in key and not key.startswith("best.")]
+    assert params == ["Trainer.seed"]
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (("runs", "--filter", "metrics.cv_accuracy_mean >>> 1"), "bad filter"),
     (("runs", "--experiment", "nope"), "no experiment 'nope'"),

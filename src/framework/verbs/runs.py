@@ -29,14 +29,22 @@ CHILD_MARK = "└ "
 
 
 def differing(params: Sequence[Mapping[str, str]]) -> list[str]:
-    """The parameter names whose value is not the same in every one of ``params`` (a name
-    missing from some counts as differing). A table parameter (``Trainer.estimator_params``,
-    logged as JSON) is left out when its keys are logged one by one too: they say which key
-    differs."""
+    """The parameter names whose value is not the same in every one of ``params`` that ran the
+    param's task (logged a param of its section: ``Trainer`` for ``Trainer.seed``); among
+    those, one without the param differs too. A run that logged nothing of that section, like
+    a sweep's or study's parent (it logs its grid, ``sweep.*``), says nothing about it. A table
+    parameter (``Trainer.estimator_params``, logged as JSON) is left out when its keys are
+    logged one by one too: they say which key differs."""
     names = set().union(*params) if params else set()
+    sections = [{section(name) for name in p} for p in params]
     keys = sorted(name for name in names
-                  if len({p.get(name) for p in params}) > 1 or any(name not in p for p in params))
+                  if len({p.get(name) for p, ran in zip(params, sections, strict=True)
+                          if section(name) in ran}) > 1)
     return without_tables(keys, names)
+
+
+def section(name: str) -> str:
+    return name.split(".", 1)[0]
 
 
 def without_tables(keys: Iterable[str], every: Iterable[str]) -> list[str]:
@@ -118,9 +126,7 @@ def runs_frame(store: Store, experiment: str | None = None, filter_string: str =
     experiments = common.experiment_ids(store, experiment)
     names = {e.experiment_id: e.name for e in store.search_experiments()}
     rows = grouped(fetch(store, experiments, filter_string, sort, limit))
-    # A sweep's parent logs the grid, not the tasks' params: it would make every param differ.
-    parents = {run.data.tags.get(PARENT_TAG) for run, child in rows if child}
-    params = [run.data.params for run, _ in rows if run.info.run_id not in parents]
+    params = [run.data.params for run, _ in rows]
     shown = (without_tables(sorted(set().union(*params)), set().union(*params))
              if all_params and params else differing(params))
     metrics = sorted(set().union(*(run.data.metrics for run, _ in rows))) if rows else []
