@@ -148,7 +148,9 @@ def runs_frame(store: Store, experiment: str | None = None, filter_string: str =
 
 
 def render(frame: pd.DataFrame, form: str, title: str) -> str | None:
-    """``frame`` as ``form``; for ``table`` it is printed (rich) and None returned."""
+    """``frame`` as ``form``; for ``table`` it is printed (rich) and None returned. csv, json
+    and md have every column; the table leaves out the params and metrics that do not fit
+    the terminal (``ranked``: the last first) and says which."""
     if form == "json":
         records = frame.assign(start_time=frame["start_time"].map(lambda t: t.isoformat()))
         return output.json_text(records.to_dict(orient="records"))
@@ -158,17 +160,41 @@ def render(frame: pd.DataFrame, form: str, title: str) -> str | None:
     several = shown["experiment"].nunique() > 1
     if not several:
         shown = shown.drop(columns=["experiment"])
-    children = set(frame.loc[frame["parent_run_id"].isin(frame["run_id"]), "run_id"])
+    listed = set(frame["run_id"])
     shown = shown.assign(
-        run_id=[f"{CHILD_MARK}{r[:8]}" if r in children else r[:8] for r in frame["run_id"]],
+        run_id=[label(run, parent, listed)
+                for run, parent in zip(frame["run_id"], frame["parent_run_id"], strict=True)],
         start_time=[t.tz_convert(None).strftime("%m-%d %H:%M") for t in frame["start_time"]],
         reused=frame["reused"].str.replace(",", ", "),  # wraps between task names
     ).rename(columns={"run_id": "run", "start_time": "start (UTC)"})
     rows = [[None if _missing(v) else v for v in row] for row in shown.itertuples(index=False)]
     if form == "md":
         return output.markdown(list(shown.columns), rows)
-    output.print_table(title, list(shown.columns), rows, no_wrap=("run", "status"))
+    output.print_table(title, list(shown.columns), rows, no_wrap=("run", "status"),
+                       optional=ranked(frame), left_out=left_out)
     return None
+
+
+def label(run_id: str, parent: str, listed: set[str]) -> str:
+    """The run's short id; a sweep child's is marked, and names its parent when the parent
+    is not listed (``--limit`` or ``--filter`` left it out): ``└ 1a2b3c4d`` / ``of 9f8e7d6c``."""
+    if not parent:
+        return run_id[:8]
+    return f"{CHILD_MARK}{run_id[:8]}" + ("" if parent in listed else f"\nof {parent[:8]}")
+
+
+def ranked(frame: pd.DataFrame) -> list[str]:
+    """The param and metric columns, the one the table gives up last first: those more of the
+    listed runs have (a sweep parent's ``best.*`` metrics after its children's), then params
+    before metrics, as ``frame`` orders them."""
+    extra = [name for name in frame.columns if name not in BASE_COLUMNS]
+    return sorted(extra, key=lambda name: -int(frame[name].notna().sum()))
+
+
+def left_out(names: list[str]) -> str:
+    listed = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    return (f"{len(names)} more column{'s' if len(names) > 1 else ''} did not fit the "
+            f"terminal ({listed}): --format csv, json or md lists every column.")
 
 
 def _missing(value: Any) -> bool:
