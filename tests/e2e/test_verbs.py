@@ -71,6 +71,53 @@ def test_the_runs_table_fits_the_terminal(store):
     assert max(len(line) for line in out.splitlines()) <= 70
 
 
+def header_of(lines: list[str]) -> list[tuple[str, int]]:
+    """The columns of the rich table in ``lines``: each header (no spaces) and its width."""
+    top = next(i for i, line in enumerate(lines) if line.startswith("┏"))
+    ruler = next(i for i, line in enumerate(lines) if line.startswith("┡"))
+    cells = [line.strip("┃").split("┃") for line in lines[top + 1:ruler]]
+    return [("".join(part.strip() for part in parts).replace(" ", ""), len(parts[0]) - 2)
+            for parts in zip(*cells, strict=True)]
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_the_runs_table_after_a_sweep_leaves_out_whole_columns_not_letters(store, width):
+    out = ok(store.project.run("runs", COLUMNS=str(width)))
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    header = header_of(lines)
+    assert [name for name, _ in header[:4]] == ["run", "start(UTC)", "status", "reused"]
+    assert "Trainer.seed" in dict(header)  # the param that differs comes first
+    for name, size in header:  # never squeezed below 10 characters, unless it fits whole
+        assert size >= 10 or len(name) <= size, (name, size)
+        assert len(name) <= 3 * size  # so at most 3 lines, not one letter per line
+    every = ok(store.project.run("runs", "--format", "csv")).splitlines()[0].split(",")
+    assert len(every) - 2 > len(header)  # csv has every column, the table some
+    if width == 80:
+        footer = " ".join(lines[next(i for i, line in enumerate(lines)
+                                     if line.startswith("└")) + 1:])
+        assert "columns did not fit the terminal (" in footer
+        assert "--format csv, json or md lists every column" in footer
+
+
+def test_a_sweep_child_listed_without_its_parent_names_it(store):
+    rows = as_json(store.project, "runs", "--limit", "2")
+    assert [row["parent_run_id"] for row in rows] == [store.sweep] * 2
+    out = ok(store.project.run("runs", "--limit", "2", COLUMNS="120"))
+    for row in rows:
+        assert f"│ └ {row['run_id'][:8]} " in out
+    assert out.count(f"│ of {store.sweep[:8]} ") == 2
+    md = ok(store.project.run("runs", "--limit", "2", "--format", "md"))
+    assert f"| └ {rows[0]['run_id'][:8]} of {store.sweep[:8]} |" in md
+
+
+def test_a_sweep_parent_listed_without_its_children_does_not_make_every_param_differ(store):
+    rows = as_json(store.project, "runs", "--sort", "attributes.start_time ASC", "--limit", "3")
+    assert [row["run_id"] for row in rows] == [store.a, store.b, store.sweep]
+    params = [key for key in rows[0] if "." in key and not key.startswith("best.")]
+    assert params == ["Trainer.seed"]
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (("runs", "--filter", "metrics.cv_accuracy_mean >>> 1"), "bad filter"),
     (("runs", "--experiment", "nope"), "no experiment 'nope'"),

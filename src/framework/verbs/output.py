@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 FORMATS = ("table", "csv", "json", "md")
+READABLE = 10  # a column that wraps is never folded narrower (unless its content is)
 
 
 def cell(value: Any) -> str:
@@ -20,20 +21,59 @@ def cell(value: Any) -> str:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                stream: TextIO | None = None, no_wrap: Sequence[str] = ()) -> None:
-    """A rich table: columns shrink and wrap to the terminal's width (no hand-made padding)."""
+                stream: TextIO | None = None, no_wrap: Sequence[str] = (),
+                optional: Sequence[str] = (),
+                left_out: Callable[[list[str]], str] | None = None) -> None:
+    """A rich table that fits the terminal's width: columns shrink and wrap, never below
+    ``floor`` (no hand-made padding). When they cannot all fit, ``optional`` columns are left
+    out whole, the last of ``optional`` first, and ``left_out(names)`` (in the order of
+    ``optional``) says so below."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title or None, title_justify="left", show_lines=False, expand=False)
-    for name in columns:
-        numeric = bool(rows) and all(isinstance(row[columns.index(name)], int | float)
-                                     or row[columns.index(name)] is None for row in rows)
+    console = Console(file=stream or sys.stdout, soft_wrap=False)
+    floors = {name: floor([cell(row[i]) for row in rows], name, name in no_wrap)
+              for i, name in enumerate(columns)}
+    shown = fitting(floors, optional, console.width)
+    fits = width_at_floors([floors[name] for name in shown]) <= console.width
+    hidden = [name for name in optional if name not in shown]
+    table = Table(title=title or None, title_justify="left", show_lines=False, expand=False,
+                  caption=left_out(hidden) if hidden and left_out else None,
+                  caption_justify="left")
+    for name in shown:
+        values = [row[columns.index(name)] for row in rows]
+        numeric = bool(rows) and all(isinstance(v, int | float) or v is None for v in values)
         table.add_column(name, justify="right" if numeric else "left", overflow="fold",
-                         no_wrap=name in no_wrap)
+                         no_wrap=name in no_wrap, min_width=floors[name] if fits else None)
     for row in rows:
-        table.add_row(*(cell(value) for value in row))
-    Console(file=stream or sys.stdout, soft_wrap=False).print(table)
+        table.add_row(*(cell(row[columns.index(name)]) for name in shown))
+    console.print(table)
+
+
+def floor(cells: Sequence[str], header: str, no_wrap: bool = False) -> int:
+    """The narrowest a column may get: its widest line when it may not wrap or is narrower
+    than ``READABLE``, else ``READABLE`` (folded narrower, a header reads letter by letter)."""
+    from rich.cells import cell_len
+
+    widest = max(cell_len(line) for text in [header, *cells] for line in text.splitlines() or [""])
+    return widest if no_wrap else min(widest, READABLE)
+
+
+def fitting(floors: Mapping[str, int], optional: Sequence[str], width: int) -> list[str]:
+    """The columns of ``floors`` (in order) that fit ``width`` at their floors: every column
+    not in ``optional``, then as many of ``optional``, in its order, as fit."""
+    chosen = {name for name in floors if name not in optional}
+    for name in optional:
+        if width_at_floors([floors[other] for other in chosen | {name}]) > width:
+            break
+        chosen.add(name)
+    return [name for name in floors if name in chosen]
+
+
+def width_at_floors(floors: Iterable[int]) -> int:
+    """The width of a rich table (its default box) with columns this wide: a border after
+    each and one before the first, and a space of padding either side of every column."""
+    return 1 + sum(width + 3 for width in floors)
 
 
 def markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -29,14 +29,22 @@ CHILD_MARK = "└ "
 
 
 def differing(params: Sequence[Mapping[str, str]]) -> list[str]:
-    """The parameter names whose value is not the same in every one of ``params`` (a name
-    missing from some counts as differing). A table parameter (``Trainer.estimator_params``,
-    logged as JSON) is left out when its keys are logged one by one too: they say which key
-    differs."""
+    """The parameter names whose value is not the same in every one of ``params`` that ran the
+    param's task (logged a param of its section: ``Trainer`` for ``Trainer.seed``); among
+    those, one without the param differs too. A run that logged nothing of that section, like
+    a sweep's or study's parent (it logs its grid, ``sweep.*``), says nothing about it. A table
+    parameter (``Trainer.estimator_params``, logged as JSON) is left out when its keys are
+    logged one by one too: they say which key differs."""
     names = set().union(*params) if params else set()
+    sections = [{section(name) for name in p} for p in params]
     keys = sorted(name for name in names
-                  if len({p.get(name) for p in params}) > 1 or any(name not in p for p in params))
+                  if len({p.get(name) for p, ran in zip(params, sections, strict=True)
+                          if section(name) in ran}) > 1)
     return without_tables(keys, names)
+
+
+def section(name: str) -> str:
+    return name.split(".", 1)[0]
 
 
 def without_tables(keys: Iterable[str], every: Iterable[str]) -> list[str]:
@@ -118,9 +126,7 @@ def runs_frame(store: Store, experiment: str | None = None, filter_string: str =
     experiments = common.experiment_ids(store, experiment)
     names = {e.experiment_id: e.name for e in store.search_experiments()}
     rows = grouped(fetch(store, experiments, filter_string, sort, limit))
-    # A sweep's parent logs the grid, not the tasks' params: it would make every param differ.
-    parents = {run.data.tags.get(PARENT_TAG) for run, child in rows if child}
-    params = [run.data.params for run, _ in rows if run.info.run_id not in parents]
+    params = [run.data.params for run, _ in rows]
     shown = (without_tables(sorted(set().union(*params)), set().union(*params))
              if all_params and params else differing(params))
     metrics = sorted(set().union(*(run.data.metrics for run, _ in rows))) if rows else []
@@ -142,7 +148,9 @@ def runs_frame(store: Store, experiment: str | None = None, filter_string: str =
 
 
 def render(frame: pd.DataFrame, form: str, title: str) -> str | None:
-    """``frame`` as ``form``; for ``table`` it is printed (rich) and None returned."""
+    """``frame`` as ``form``; for ``table`` it is printed (rich) and None returned. csv, json
+    and md have every column; the table leaves out the params and metrics that do not fit
+    the terminal (``ranked``: the last first) and says which."""
     if form == "json":
         records = frame.assign(start_time=frame["start_time"].map(lambda t: t.isoformat()))
         return output.json_text(records.to_dict(orient="records"))
@@ -152,17 +160,41 @@ def render(frame: pd.DataFrame, form: str, title: str) -> str | None:
     several = shown["experiment"].nunique() > 1
     if not several:
         shown = shown.drop(columns=["experiment"])
-    children = set(frame.loc[frame["parent_run_id"].isin(frame["run_id"]), "run_id"])
+    listed = set(frame["run_id"])
     shown = shown.assign(
-        run_id=[f"{CHILD_MARK}{r[:8]}" if r in children else r[:8] for r in frame["run_id"]],
+        run_id=[label(run, parent, listed)
+                for run, parent in zip(frame["run_id"], frame["parent_run_id"], strict=True)],
         start_time=[t.tz_convert(None).strftime("%m-%d %H:%M") for t in frame["start_time"]],
         reused=frame["reused"].str.replace(",", ", "),  # wraps between task names
     ).rename(columns={"run_id": "run", "start_time": "start (UTC)"})
     rows = [[None if _missing(v) else v for v in row] for row in shown.itertuples(index=False)]
     if form == "md":
         return output.markdown(list(shown.columns), rows)
-    output.print_table(title, list(shown.columns), rows, no_wrap=("run", "status"))
+    output.print_table(title, list(shown.columns), rows, no_wrap=("run", "status"),
+                       optional=ranked(frame), left_out=left_out)
     return None
+
+
+def label(run_id: str, parent: str, listed: set[str]) -> str:
+    """The run's short id; a sweep child's is marked, and names its parent when the parent
+    is not listed (``--limit`` or ``--filter`` left it out): ``└ 1a2b3c4d`` / ``of 9f8e7d6c``."""
+    if not parent:
+        return run_id[:8]
+    return f"{CHILD_MARK}{run_id[:8]}" + ("" if parent in listed else f"\nof {parent[:8]}")
+
+
+def ranked(frame: pd.DataFrame) -> list[str]:
+    """The param and metric columns, the one the table gives up last first: those more of the
+    listed runs have (a sweep parent's ``best.*`` metrics after its children's), then params
+    before metrics, as ``frame`` orders them."""
+    extra = [name for name in frame.columns if name not in BASE_COLUMNS]
+    return sorted(extra, key=lambda name: -int(frame[name].notna().sum()))
+
+
+def left_out(names: list[str]) -> str:
+    listed = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    return (f"{len(names)} more column{'s' if len(names) > 1 else ''} did not fit the "
+            f"terminal ({listed}): --format csv, json or md lists every column.")
 
 
 def _missing(value: Any) -> bool:
