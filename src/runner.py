@@ -21,7 +21,13 @@ from pathlib import Path
 from framework.api import Result, run, runs
 from framework.config.file import suggest
 from framework.core import heap
-from framework.core.errors import ExitCode, Interrupted, StoreError, UserError, reader_gone
+from framework.core.errors import (
+    ExitCode,
+    Interrupted,
+    StoreError,
+    UserError,
+    reader_aware,
+)
 from framework.core.secrets import redact
 from framework.experiment.command import run_experiment
 from framework.experiment.options import Options, Parser
@@ -154,11 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.BAD_INPUT
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        code = run_experiment(options, PROJECT_ROOT)
-        sys.stdout.flush()  # a reader that has gone shows here, not as a traceback at exit
-        return code
-    except BrokenPipeError:  # e.g. --dry-run | head -1
-        return reader_gone()
+        return reader_aware(lambda: run_experiment(options, PROJECT_ROOT))
     except UserError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return ExitCode.BAD_INPUT

@@ -2,7 +2,7 @@
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 
@@ -50,12 +50,46 @@ def reported_as_user_error(prefix: str) -> Iterator[None]:
         raise UserError(f"{prefix}: {error}") from None
 
 
-def reader_gone() -> ExitCode:
+def stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose reader has closed it (the kernel reports POLLERR on
+    its end): a ``BrokenPipeError`` from anything else (a socket, a child's pipe) is a real
+    error, not a ``| head``."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):  # no stdout to look at
+        return False
+
+
+def reader_gone(code: int = 0) -> int:
     """stdout's reader has gone (``runs | head -1``): what is left of the output goes to
     /dev/null (the Python docs' handling of ``BrokenPipeError``, so no later flush fails) and
-    the exit is quiet, with the code a Unix tool killed by SIGPIPE gets from the shell.
-    SIGPIPE itself stays ignored: a closed socket must not kill the process."""
+    the exit is quiet: ``code`` when the command had already failed, else the code a Unix tool
+    killed by SIGPIPE gets from the shell. SIGPIPE itself stays ignored: a closed socket must
+    not kill the process."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    return ExitCode.READER_GONE
+    return code or ExitCode.READER_GONE
+
+
+def reader_aware(command: Callable[[], int]) -> int:
+    """``command()``'s exit code, stdout flushed; when stdout's reader has gone on the way
+    (``runs | head -1``), a quiet ``reader_gone`` instead of a traceback, keeping the code of a
+    command that had already failed (``runner | head -3`` must not hide a failed task)."""
+    try:
+        code = command()
+    except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
+        return reader_gone()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
+        return reader_gone(code)
+    return code

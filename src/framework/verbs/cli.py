@@ -11,7 +11,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from framework.core.errors import ExitCode, UserError, reader_gone
+from framework.core.errors import (
+    ExitCode,
+    UserError,
+    reader_aware,
+)
 from framework.core.secrets import redact
 from framework.experiment.options import Parser
 from framework.verbs.output import FORMATS
@@ -158,11 +162,7 @@ def emit(text: str | None) -> int:
 def main(verb: str, argv: Sequence[str], project_root: Path) -> int:
     """Run one verb; the exit code (2 with one line for bad input)."""
     try:
-        code = run_verb(verb, argv, project_root)
-        sys.stdout.flush()  # a reader that has gone shows here, not as a traceback at exit
-        return code
-    except BrokenPipeError:
-        return reader_gone()
+        return reader_aware(lambda: run_verb(verb, argv, project_root))
     except UserError as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return ExitCode.BAD_INPUT
