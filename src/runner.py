@@ -2,7 +2,8 @@
 
 A thin command line over ``framework.experiment.command``: it parses options, turns SIGTERM into an
 interruption, and is the one place that maps errors to exit codes (0 ok, 1 a task failed or
-the tracking store failed during the run, 2 bad input, 130 interrupted). Every error line it
+the tracking store failed during the run, 2 bad input, 130 interrupted, 141 stdout's reader
+went away first). Every error line it
 prints is redacted (``framework.core.secrets``). Once the work is over, a signal ends the process
 at once with 130: there is nothing left to unwind, and no traceback to show.
 """
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None) -> Options:
                     "run. Settings come from .env and the TOML config. Other verbs: runs, "
                     "diff, reproduce, gc (each has --help).",
         epilog="exit codes: 0 finished, 1 a task failed, 2 bad input (nothing was run), "
-               "130 interrupted",
+               "130 interrupted, 141 the output's reader went away (| head)",
     )
     parser.add_argument("--config", type=Path, default=None, metavar="PATH",
                         help="experiment file (default: $LUIGI_CONFIG_PATH from .env, "
@@ -108,8 +109,9 @@ def check_verb(word: str) -> None:
     if word.startswith("-") or word in ("run", *VERBS):
         return
     verbs = ("run", *VERBS)
-    hint = suggest(word, verbs) or (f" (for another experiment file: --config {word})"
-                                    if word.endswith(".toml") else "")
+    hint = (f" (for another experiment file: --config {word})" if word.endswith(".toml")
+            else " (for help: --help)" if word.lower() == "help"
+            else suggest(word.lower(), verbs))
     raise UserError(f"unknown verb {word!r}{hint}; verbs: {', '.join(verbs)} "
                     "(each has --help)")
 

@@ -91,9 +91,9 @@ def test_the_runs_table_after_a_sweep_leaves_out_whole_columns_not_letters(store
     for name, size in header:  # never squeezed below 10 characters, unless it fits whole
         assert size >= 10 or len(name) <= size, (name, size)
         assert len(name) <= 3 * size  # so at most 3 lines, not one letter per line
-    every = ok(store.project.run("runs", "--format", "csv")).splitlines()[0].split(",")
-    assert len(every) - 2 > len(header)  # csv has every column, the table some
     if width == 80:
+        every = ok(store.project.run("runs", "--format", "csv")).splitlines()[0].split(",")
+        assert len(every) - 2 > len(header)  # csv has every column, the table some
         footer = " ".join(lines[next(i for i, line in enumerate(lines)
                                      if line.startswith("└")) + 1:])
         assert "columns did not fit the terminal (" in footer

@@ -89,7 +89,7 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
     options = {key: value for key, (value, _) in entries.items() if "." not in key}
     for key, value in options.items():
         if isinstance(value, dict) and (key in registry or config_file.suggest(key, registry)):
-            raise UserError(f"{entries[key][1]}: {unquoted_hint(key, value)}")
+            raise UserError(f"{entries[key][1]}: {unquoted_hint(key, value, list(registry))}")
         if key not in OPTIONS:
             raise UserError(f"{entries[key][1]}: unknown sweep option {key!r}"
                             f"{config_file.suggest(key, OPTIONS)}; options are "
@@ -111,17 +111,27 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
     return spec
 
 
-def unquoted_hint(task: str, table: Mapping[str, Any]) -> str:
+def unquoted_hint(task: str, table: Mapping[str, Any], tasks: Sequence[str]) -> str:
     """What to write instead of ``Task.param = [...]`` unquoted, which TOML reads as a table
-    ``Task = {param = [...]}``."""
-    dotted = [task]
-    inner: Any = table
-    while isinstance(inner, Mapping) and inner:  # down to the (first) swept values
-        key, inner = next(iter(inner.items()))
+    ``Task = {param = [...]}``: the quoted key (its task's closest name, when misspelt) and the
+    form of its value (a list, or a distribution table such as ``{ randint = [...] }``)."""
+    import difflib
+
+    named = task if task in tasks else next(iter(difflib.get_close_matches(task, tasks, 1)), task)
+    dotted, inner = [named], table
+    while isinstance(inner, Mapping) and inner and not is_distribution(inner):
+        key, inner = next(iter(inner.items()))  # down to the (first) swept values
         dotted.append(key)
-    key = ".".join(dotted) if len(dotted) > 1 else f"{task}.param"
-    return (f'{key} unquoted makes a TOML table {task}, not a swept key: write "{key}" = [...] '
-            "(quoted)")
+    key = ".".join(dotted) if len(dotted) > 1 else f"{named}.param"
+    value = (f"{{ {next(iter(inner))} = [...] }}" if isinstance(inner, Mapping) and inner
+             else "[...]")
+    return (f"{task}.{'.'.join(dotted[1:]) or 'param'} unquoted makes a TOML table {task}, not "
+            f'a swept key: write "{key}" = {value} (quoted)')
+
+
+def is_distribution(table: Mapping[str, Any]) -> bool:
+    """``{ randint = [2, 8] }``: one entry, named after a distribution."""
+    return len(table) == 1 and next(iter(table)) in DISTRIBUTIONS
 
 
 def check_options(spec: SweepSpec) -> None:
@@ -189,7 +199,7 @@ def check_distinct(key: str, values: list[Any], origin: str) -> None:
     as TOML writes them, so 1, 1.0 and true differ)."""
     seen: set[str] = set()
     for value in values:
-        text = json.dumps(value, sort_keys=True)
+        text = json.dumps(value, sort_keys=True, default=str)  # str: TOML dates and times
         if text in seen:
             raise UserError(f"{origin}: {key} lists {text} twice; give each value once")
         seen.add(text)

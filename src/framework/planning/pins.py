@@ -50,7 +50,7 @@ def run_pin_folder(client: MlflowClient, task: str, uri: str) -> Path:
         if len(run_id) < RUN_ID_LENGTH:  # a pin names one run for good; a prefix may not
             raise UserError(f"PathConfig.{task} = {uri!r}: a pin needs the whole run id "
                             f"({RUN_ID_LENGTH} characters); copy it from `python src/runner.py "
-                            "runs` or the MLflow UI") from None
+                            "runs --format csv` or the MLflow UI") from None
         raise UserError(f"PathConfig.{task} = {uri!r}: no run {run_id!r} in "
                         f"{client.tracking_uri}; copy the run id from the MLflow UI") from None
     artifacts = local_path(run.info.artifact_uri)

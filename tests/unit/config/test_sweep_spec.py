@@ -79,8 +79,17 @@ def test_an_unquoted_dotted_key_is_told_to_be_quoted():
         'write "SweepFit.seed" = [...] (quoted)')
     assert refusal(tomllib.loads("SweepFit.params.depth = [2, 3]")).startswith(
         '[Sweep]: SweepFit.params.depth unquoted makes a TOML table SweepFit, ')
-    assert refusal(tomllib.loads("SweepFt.seed = [0, 1]")).startswith(  # a misspelt task too
-        '[Sweep]: SweepFt.seed unquoted makes a TOML table SweepFt, ')
+    assert refusal(tomllib.loads("SweepFt.seed = [0, 1]")) == (  # a misspelt task too
+        '[Sweep]: SweepFt.seed unquoted makes a TOML table SweepFt, not a swept key: '
+        'write "SweepFit.seed" = [...] (quoted)')
+
+
+def test_an_unquoted_key_with_a_distribution_is_told_its_quoted_form():
+    assert refusal(tomllib.loads("SweepFit.seed = {randint = [0, 9]}")) == (
+        '[Sweep]: SweepFit.seed unquoted makes a TOML table SweepFit, not a swept key: '
+        'write "SweepFit.seed" = { randint = [...] } (quoted)')
+    assert refusal(tomllib.loads("SweepFit.params.alpha = {loguniform = [0.1, 1]}")).endswith(
+        'write "SweepFit.params.alpha" = { loguniform = [...] } (quoted)')
 
 
 def test_nothing_to_sweep_is_refused():
