@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 
 from framework.core.errors import UserError
 
-# Set by ``reproduce`` for the runner it starts: the run being reproduced. An environment
+# Set by ``reproduce`` for the runner it starts: its own arguments (the run being reproduced,
+# ``--verify``, the pins it accepts), for advice that repeats the command. An environment
 # variable, not an option, because that runner may be a checkout of an older commit, whose
 # command line would refuse an option it does not know.
 REPRODUCES_VARIABLE = "RUNNER_REPRODUCES"

@@ -74,7 +74,7 @@ class Planner:
         self.force = set(force)
         self.accept = set(accept)
         self.reuse = reuse
-        self.reproduces = reproduces  # the run ``reproduce`` runs again: its pins stay
+        self.reproduces = reproduces  # ``reproduce``'s arguments, when it started this run
         self.decisions: dict[str, Decision] = {}
         self.forced: set[str] = set()
         self.libraries = library_versions()

@@ -160,8 +160,11 @@ def run_runner(tree: Path, config: Path, verify: bool, accept: Sequence[str], ru
         command.append("--no-reuse")
     for task in accept:
         command += ["--accept-pin", task]
+    # The reproduce command as given: a pin's error then says how to accept it here.
+    again = [run_id, *(["--verify"] if verify else []),
+             *(f"--accept-pin {task}" for task in accept)]
     env = {**os.environ, "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
-           REPRODUCES_VARIABLE: run_id}  # a pin's error then says how to accept it here
+           REPRODUCES_VARIABLE: " ".join(again)}
     env.pop("LUIGI_CONFIG_PATH", None)
     new_run = None
     with subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, text=True) as child:

@@ -267,6 +267,19 @@ def test_a_pin_made_with_other_parameters_is_refused_naming_them(tmp_path: Path)
         "--accept-pin PlanSource")
 
 
+def test_under_reproduce_a_refused_pin_advises_the_same_reproduce_command(tmp_path: Path):
+    made = signatures(tmp_path, PlanSource(run_id=RUN, p=0))["PlanSource"]
+    output = pinned_folder(tmp_path / "pin", made)
+    index = FakeIndex()
+    index.recorded[("r1", "PlanSource")] = str(output.manifest_digest())
+    with pytest.raises(UserError) as refused:
+        plan(planner(index, tmp_path, pins={"PlanSource": output.path},
+                     reproduces="0123abcd --verify"), PlanSource(run_id=RUN, p=1))
+    assert str(refused.value).endswith(
+        "; to use it anyway: python src/runner.py reproduce 0123abcd --verify "
+        "--accept-pin PlanSource")
+
+
 def test_an_accepted_mismatching_pin_keeps_the_signature_that_made_it(tmp_path: Path):
     configured = signatures(tmp_path, PlanSource(run_id=RUN))["PlanSource"]
     made = replace(configured, params={"p": "5"})  # the DAG's PlanSource has p = 0
