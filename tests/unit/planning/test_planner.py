@@ -253,31 +253,30 @@ def test_a_pin_whose_manifest_its_run_did_not_record_is_refused(tmp_path: Path):
         "another store); remove the pin, or accept it with --accept-pin PlanSource")
 
 
-def test_a_pin_made_with_other_parameters_is_refused_naming_them(tmp_path: Path):
+def refused_pin(tmp_path: Path, **options: object) -> tuple[str, Path]:
+    """The error of a pin made with p=0 under a config asking for p=1, and the pinned folder."""
     made = signatures(tmp_path, PlanSource(run_id=RUN, p=0))["PlanSource"]
     output = pinned_folder(tmp_path / "pin", made)
     index = FakeIndex()
     index.recorded[("r1", "PlanSource")] = str(output.manifest_digest())
     with pytest.raises(UserError) as refused:
-        plan(planner(index, tmp_path, pins={"PlanSource": output.path}),
+        plan(planner(index, tmp_path, pins={"PlanSource": output.path}, **options),
              PlanSource(run_id=RUN, p=1))
-    assert str(refused.value) == (
-        f"PathConfig.PlanSource = {output.path} was made differently from what this config "
+    return str(refused.value), output.path
+
+
+def test_a_pin_made_with_other_parameters_is_refused_naming_them(tmp_path: Path):
+    error, folder = refused_pin(tmp_path)
+    assert error == (
+        f"PathConfig.PlanSource = {folder} was made differently from what this config "
         "would make: parameter PlanSource.p 0 -> 1; remove the pin, or accept it with "
         "--accept-pin PlanSource")
 
 
 def test_under_reproduce_a_refused_pin_advises_the_same_reproduce_command(tmp_path: Path):
-    made = signatures(tmp_path, PlanSource(run_id=RUN, p=0))["PlanSource"]
-    output = pinned_folder(tmp_path / "pin", made)
-    index = FakeIndex()
-    index.recorded[("r1", "PlanSource")] = str(output.manifest_digest())
-    with pytest.raises(UserError) as refused:
-        plan(planner(index, tmp_path, pins={"PlanSource": output.path},
-                     reproduces="0123abcd --verify"), PlanSource(run_id=RUN, p=1))
-    assert str(refused.value).endswith(
-        "; to use it anyway: python src/runner.py reproduce 0123abcd --verify "
-        "--accept-pin PlanSource")
+    error, _ = refused_pin(tmp_path, reproduces="0123abcd --verify")
+    assert error.endswith("; to use it anyway: python src/runner.py reproduce 0123abcd --verify "
+                          "--accept-pin PlanSource")
 
 
 def test_an_accepted_mismatching_pin_keeps_the_signature_that_made_it(tmp_path: Path):
