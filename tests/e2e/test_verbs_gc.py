@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from support.project import Project, task_lines
-from support.verbs import as_json, new_run, ok, small_project
+from support.verbs import as_json, new_run, new_sweep, ok, small_project
 
 
 @dataclass
@@ -128,7 +128,6 @@ def test_after_gc_kept_runs_verify_and_collected_configurations_recompute(store)
 GRID = ("--sweep", "Trainer.estimator_params.max_depth=[2,3]")
 STUDY = ("--set", 'RunConfig.experiment_name="study"', "--sweep", "method=tpe", "--sweep",
          "Trainer.estimator_params.max_depth={randint=[4,8]}")
-PARENT_LINE = re.compile(r"\brun ([0-9a-f]{32}) in experiment")
 
 
 @dataclass
@@ -141,13 +140,8 @@ class Sweeps:
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Sweeps:
     project = small_project(tmp_path_factory.mktemp("gc-sweeps") / "project", titanic_dir)
-
-    def parent(*args: str) -> str:
-        found = PARENT_LINE.search(ok(project.run(*args)))
-        assert found is not None
-        return found.group(1)
-    return Sweeps(project, [parent(*GRID), parent(*GRID)],
-                  [parent(*STUDY, "--sweep", "trials=2"), parent(*STUDY, "--sweep", "trials=3")])
+    return Sweeps(project, [new_sweep(project, *GRID), new_sweep(project, *GRID)],
+                  [new_sweep(project, *STUDY, "--sweep", f"trials={trials}") for trials in (2, 3)])
 
 
 def named_by(client, parent_id: str) -> set[str]:

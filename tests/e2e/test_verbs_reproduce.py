@@ -7,16 +7,13 @@ two-configuration grid and a two-trial study.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from support.project import Project, one_line_error
-from support.verbs import new_run, ok, small_project
-
-PARENT_LINE = re.compile(r"\brun ([0-9a-f]{32}) in experiment")
+from support.verbs import new_run, new_sweep, small_project
 
 
 @dataclass
@@ -34,14 +31,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Store:
     a = new_run(project)
     pinned = new_run(project, "--set", f'PathConfig.Trainer="runs:/{a}"', "--set",
                      "Trainer.seed=1", "--accept-pin", "Trainer")
-
-    def parent(*args: str) -> str:
-        found = PARENT_LINE.search(ok(project.run(*args)))
-        assert found is not None
-        return found.group(1)
-    grid = parent("--sweep", "Evaluator.seed=[3,4]")
-    study = parent("--sweep", "method=tpe", "--sweep", "trials=2", "--sweep",
-                   "Trainer.estimator_params.max_depth={randint=[2,8]}")
+    grid = new_sweep(project, "--sweep", "Evaluator.seed=[3,4]")
+    study = new_sweep(project, "--sweep", "method=tpe", "--sweep", "trials=2", "--sweep",
+                      "Trainer.estimator_params.max_depth={randint=[2,8]}")
     return Store(project, a, pinned, grid, study)
 
 

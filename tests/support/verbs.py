@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,16 @@ def new_run(project: Project, *args: str) -> str:
     out = ok(project.run(*args))
     line = next(line for line in out.splitlines() if line.startswith(("FINISHED run", "run ")))
     return line.split()[1] if line.startswith("run ") else line.split()[2]
+
+
+PARENT_LINE = re.compile(r"\brun ([0-9a-f]{32}) in experiment")
+
+
+def new_sweep(project: Project, *args: str) -> str:
+    """Run a sweep or study (``args`` hold its ``--sweep`` flags); the id of its parent run."""
+    found = PARENT_LINE.search(ok(project.run(*args)))
+    assert found is not None
+    return found.group(1)
 
 
 def as_json(project: Project, *args: str) -> Any:
