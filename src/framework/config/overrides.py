@@ -20,23 +20,36 @@ def parse_toml(text: str) -> dict[str, Any]:
         raise tomllib.TOMLDecodeError("arrays or tables nested too deeply") from None
 
 
-def parse_override(text: str, flag: str = "--set") -> tuple[list[str], Any]:
+TOML_OPENERS = ("{", "[", '"', "'")  # a value starting so is TOML, never a bare string
+
+
+def parse_override(text: str, flag: str = "--set", min_keys: int = 2
+                   ) -> tuple[list[str], Any]:
     """Split ``Section.key=value`` into its keys and value; the value is read as TOML, else as
     a string.
 
     ``Trainer.seed=1`` gives the integer 1, ``Preprocessor.scale_numeric=true`` a boolean, and
     ``Trainer.estimator=sklearn.svm.SVC`` the bare string. ``Trainer.estimator_params.max_depth``
-    addresses one key inside a table parameter.
+    addresses one key inside a table parameter. A value that opens as TOML does (a table, a
+    list, a quoted string) must be TOML: ``UserError`` otherwise. ``min_keys``: how many dotted
+    keys the target needs (1 for ``--sweep method=tpe``).
     """
     target, sep, raw_value = text.partition("=")
     keys = [part.strip() for part in target.strip().split(".")]
-    if not sep or len(keys) < 2 or not all(keys):
+    if not sep or len(keys) < min_keys or not all(keys):
         raise UserError(f"{flag} {text!r}: write it as Section.key=value, e.g. Trainer.seed=1, "
                         "or Section.table.key=value for one key of a table")
+    raw = raw_value.strip()
     try:
-        value = parse_toml(f"value = {raw_value.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = raw_value.strip()
+        value = parse_toml(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError as error:
+        if raw.startswith(TOML_OPENERS):  # meant as a table, list or quoted string: say why
+            reason = str(error).split(" (at ")[0]
+            shown = raw if len(raw) <= 40 else f"{raw[:40]}..."
+            raise UserError(f"{flag} {target.strip()}={shown}: not a TOML value "
+                            f"({reason.lower()}); write e.g. {{max_depth = 5}}, [1, 2] or "
+                            '"text"') from None
+        value = raw  # a bare word: the string itself (Trainer.estimator=sklearn.svm.SVC)
     return keys, value
 
 

@@ -84,7 +84,7 @@ def read_spec(table: Mapping[str, Any], flags: Sequence[str],
         if not sep or not key.strip():
             raise UserError(f"--sweep {text!r}: write it as Task.param=[v1, v2], "
                             "e.g. --sweep 'Trainer.seed=[0,1]'")
-        entries[key.strip()] = (overrides.parse_override(f"x.{text}", "--sweep")[1],
+        entries[key.strip()] = (overrides.parse_override(text, "--sweep", min_keys=1)[1],
                                 f"--sweep {text!r}")
     options = {key: value for key, (value, _) in entries.items() if "." not in key}
     for key, value in options.items():

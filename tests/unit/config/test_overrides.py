@@ -32,9 +32,29 @@ def test_a_value_is_read_as_toml_else_kept_as_a_string(text: str, keys: list[str
     assert type(parse_override(text)[1]) is type(value)
 
 
-def test_absurd_nesting_is_a_string_not_a_crash():
-    text = "Trainer.x=" + "[" * 100_000
-    assert parse_override(text) == (["Trainer", "x"], "[" * 100_000)
+def test_absurd_nesting_is_one_short_line_not_a_crash():
+    with pytest.raises(UserError) as refused:
+        parse_override("Trainer.x=" + "[" * 100_000)
+    assert str(refused.value).startswith("--set Trainer.x=" + "[" * 40 + "...: not a TOML value")
+    assert len(str(refused.value)) < 200
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Trainer.estimator_params={max_depth=}", "invalid value"),
+    ("Trainer.seed=[1", "unclosed array"),
+    ('Trainer.estimator="abc', "unterminated string"),
+])
+def test_a_value_that_opens_as_toml_must_be_toml(text: str, reason: str):
+    """A table, list or quoted string that does not parse is a TOML mistake to point at, not a
+    bare string to be refused later for its type."""
+    with pytest.raises(UserError) as refused:
+        parse_override(text)
+    assert str(refused.value) == (f"--set {text}: not a TOML value ({reason}); write e.g. "
+                                  '{max_depth = 5}, [1, 2] or "text"')
+
+
+def test_a_bare_word_is_still_a_string():
+    assert parse_override("Trainer.estimator=sklearn.svm.SVC")[1] == "sklearn.svm.SVC"
 
 
 @pytest.mark.parametrize("text", ["seed=1", "Trainer.seed", "Trainer..seed=1", ".seed=1",
