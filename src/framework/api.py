@@ -120,12 +120,12 @@ def run(config: str | Path = "luigi.toml", set: Mapping[str, Any] | None = None,
 
 
 def result_of(client: MlflowClient, run_id: str, exit_code: int) -> Result:
-    from framework.verbs import common
+    from framework.verbs import records
 
     run = client.get_run(run_id)
     outputs = {}
-    for task in common.tasks_of(run):
-        made_by = common.producer(client, run, task)
+    for task in records.tasks_of(run):
+        made_by = records.producer(client, run, task)
         from framework.core.names import output_tag
 
         folder = made_by.data.tags.get(output_tag(task), "") if made_by else ""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.core.names import MANIFEST_SIGNATURE_PARTS_KEY, PLAN_ARTIFACT
 from framework.store.sql_reader import Unreadable
-from framework.verbs import common, output
+from framework.verbs import common, output, records
 from framework.verbs.runs import without_tables
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def task_verdict(store: Store, a: AnyRun, b: AnyRun, task: str) -> TaskVerdict:
     from framework.core.names import signature_tag
     from framework.outputs.signature import Signature, explain
 
-    made_a, made_b = common.producer(store, a, task), common.producer(store, b, task)
+    made_a, made_b = records.producer(store, a, task), records.producer(store, b, task)
     ids = (made_a.info.run_id if made_a else "", made_b.info.run_id if made_b else "")
     sig_a, sig_b = a.data.tags.get(signature_tag(task)), b.data.tags.get(signature_tag(task))
     if sig_a is None or sig_b is None:
@@ -73,7 +73,7 @@ def task_verdict(store: Store, a: AnyRun, b: AnyRun, task: str) -> TaskVerdict:
         return TaskVerdict(task, False, *ids, [f"only run {which} has this task"])
     if sig_a == sig_b:
         return TaskVerdict(task, True, *ids, [])
-    parts = [(common.manifest_of(store, run, task) or {}).get(MANIFEST_SIGNATURE_PARTS_KEY)
+    parts = [(records.manifest_of(store, run, task) or {}).get(MANIFEST_SIGNATURE_PARTS_KEY)
              for run in (a, b)]
     if not all(isinstance(p, dict) for p in parts):
         gone = [name for name, p in zip("AB", parts, strict=True) if not isinstance(p, dict)]
@@ -85,8 +85,8 @@ def task_verdict(store: Store, a: AnyRun, b: AnyRun, task: str) -> TaskVerdict:
 
 def ordered_tasks(store: Store, a: AnyRun, b: AnyRun) -> list[str]:
     """The tasks of both runs in plan order (``plan.txt``), else by name."""
-    found = sorted(set(common.tasks_of(a)) | set(common.tasks_of(b)))
-    plan = common.read_artifact(store, a, PLAN_ARTIFACT) or ""
+    found = sorted(set(records.tasks_of(a)) | set(records.tasks_of(b)))
+    plan = records.read_artifact(store, a, PLAN_ARTIFACT) or ""
     order = [line.split()[0] for line in plan.splitlines() if line.strip()]
     return sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t))
 
@@ -109,7 +109,7 @@ def compare(store: Store, run_a: str, run_b: str) -> dict[str, Any]:
     """Everything ``diff`` shows, as plain data (also its json form). ``store``: an
     MlflowClient or a ``SqlReader`` (``Unreadable`` when a run's artifacts are remote)."""
     a, b = common.get_run(store, run_a), common.get_run(store, run_b)
-    configs = [flatten(common.effective_config(store, run)) for run in (a, b)]
+    configs = [flatten(records.effective_config(store, run)) for run in (a, b)]
     params = changed(a.data.params, b.data.params)
     every = set(a.data.params) | set(b.data.params)
     kept = set(without_tables([key for key, _, _ in params], every))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.local_dirs import CLAIMS_DIR
-from framework.verbs import common, keep
+from framework.verbs import common, keep, records
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -85,7 +85,7 @@ def table_runs(client: MlflowClient, run: Run) -> list[str]:
     runs that stood in for configurations already made; [] when it has no table."""
     from framework.core.names import SWEEP_TABLE_ARTIFACT, SWEEP_TABLE_RUN_COLUMN
 
-    text = common.read_artifact(client, run, SWEEP_TABLE_ARTIFACT) or ""
+    text = records.read_artifact(client, run, SWEEP_TABLE_ARTIFACT) or ""
     return [row[SWEEP_TABLE_RUN_COLUMN] for row in csv.DictReader(io.StringIO(text))
             if row.get(SWEEP_TABLE_RUN_COLUMN)]
 

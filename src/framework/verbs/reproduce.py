@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from framework.config import file as config_file
 from framework.core.errors import UserError
 from framework.core.names import EFFECTIVE_CONFIG_ARTIFACT, GIT_DIFF_ARTIFACT
-from framework.verbs import common
+from framework.verbs import common, records
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -105,7 +105,7 @@ def checkout(client: MlflowClient, run: Run, project_root: Path) -> Iterator[Pat
 
 
 def apply_diff(client: MlflowClient, run: Run, tree: Path) -> None:
-    diff = common.read_artifact(client, run, GIT_DIFF_ARTIFACT)
+    diff = records.read_artifact(client, run, GIT_DIFF_ARTIFACT)
     if diff is None:
         raise UserError(f"run {run.info.run_id} was made from a dirty tree but has no "
                         f"{GIT_DIFF_ARTIFACT} artifact; it cannot be reproduced exactly")
@@ -141,7 +141,7 @@ def config_of(client: MlflowClient, run: Run) -> dict[str, Any]:
 
     tags = run.data.tags
     parent = any(tag in tags for tag in SWEEP_PARENT_TAGS)
-    document = {} if parent else common.effective_config(client, run)
+    document = {} if parent else records.effective_config(client, run)
     if parent or config_file.SWEEP_SECTION in document:
         kind = "an adaptive study's" if STUDY_NAME_TAG in tags else "a sweep's"
         raise UserError(f"run {run.info.run_id} is {kind} parent; reproduce one of its "

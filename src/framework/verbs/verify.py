@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from framework.core.names import TASK_TAG
-from framework.verbs import common
+from framework.verbs import records
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -52,9 +52,9 @@ def compare_files(task: str, old: dict[str, dict], new: dict[str, dict], report:
 def compare(client: MlflowClient, original: Run, new: Run) -> Report:
     report = Report()
     asked = set(filter(None, original.data.tags.get(TASK_TAG, "").split(",")))
-    for task in common.tasks_of(original):
-        old = common.manifest_of(client, original, task)
-        made = common.manifest_of(client, new, task)
+    for task in records.tasks_of(original):
+        old = records.manifest_of(client, original, task)
+        made = records.manifest_of(client, new, task)
         if old is None or made is None:
             which = "original" if old is None else "new"
             report.missing.append(f"{task} (the {which} output is gone or does not verify)")
