@@ -141,7 +141,7 @@ def sweep_runs(client: MlflowClient, run: Run) -> list[str]:
     """The run of each configuration of a sweep (``sweep.csv``: a configuration that already
     existed is its earlier run, not a child), else the run's child runs."""
     from framework.core.names import PARENT_TAG
-    from framework.verbs.gc_survey import table_runs
+    from framework.verbs.records import table_runs
 
     if table := table_runs(client, run):
         return table

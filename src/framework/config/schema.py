@@ -16,7 +16,7 @@ import luigi
 from luigi.configuration import get_config
 from luigi.task_register import Register
 
-from framework.config.file import PATH_SECTION, ExperimentConfig, suggest
+from framework.config.file import PATH_SECTION, ExperimentConfig, origin_of, suggest
 from framework.core.errors import UserError
 
 # Sections Luigi reads that are not Config classes.
@@ -170,7 +170,7 @@ def check_pin_names(config: ExperimentConfig, tasks: Mapping[str, type]) -> None
     naming the file or the flag it came from."""
     for name in [*config.pins, *config.run_pins]:
         if name not in tasks:
-            origin = config.origins.get(f"{PATH_SECTION}.{name}", config.path)
+            origin = origin_of(config.origins, config.path, PATH_SECTION, name)
             raise UserError(f"{origin}: unknown entry {PATH_SECTION}.{name}"
                             f"{suggest(name, ['input', *tasks])}; {PATH_SECTION} takes input "
                             f"(the data folder) and a task's name to pin its output: "

@@ -27,7 +27,13 @@ from framework.config import file as config_file
 from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.core.errors import ExitCode
-from framework.core.names import RUNNER_OUTPUT_ARTIFACT, SWEEP_GRID_TAG, SWEEP_SIZE_TAG, TASK_TAG
+from framework.core.names import (
+    RUNNER_OUTPUT_ARTIFACT,
+    SWEEP_GRID_TAG,
+    SWEEP_SIZE_TAG,
+    TASK_TAG,
+    TRIAL_STATE_TAG,
+)
 from framework.execution import claims
 from framework.experiment import experiment as app
 from framework.experiment.options import Options
@@ -223,7 +229,7 @@ def run_planned(job: Job, started: float) -> Outcome:
         claims.release_all()
     run.log_text(output.getvalue(), RUNNER_OUTPUT_ARTIFACT)
     recorded = p.client.get_run(run.run_id).data
-    status = recorded.tags.get(trial_run.STATE_TAG, run.status) if job.trial else run.status
+    status = recorded.tags.get(TRIAL_STATE_TAG, run.status) if job.trial else run.status
     # The task's own FAILED progress line says which task failed and why.
     failures = [" ".join(line.split()) for line in output.getvalue().splitlines()
                 if line.split()[1:2] == ["FAILED"]]

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from framework.store.tracking import TrackedRun
 
 GRID_NAME = "sweep_grid.json"
-CSV_NAME = SWEEP_TABLE_ARTIFACT
 PLOT_NAME = "sweep.png"
 
 
@@ -174,8 +173,8 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
     frame = table(spec, outcomes)
     metric = metric_of(spec, outcomes)
     with tempfile.TemporaryDirectory(prefix="sweep-") as scratch:
-        frame.to_csv(Path(scratch) / CSV_NAME, index=False)
-        parent.log_artifact(Path(scratch) / CSV_NAME)
+        frame.to_csv(Path(scratch) / SWEEP_TABLE_ARTIFACT, index=False)
+        parent.log_artifact(Path(scratch) / SWEEP_TABLE_ARTIFACT)
         if metric is not None:
             from framework.experiment.sweep_plot import plot
 

@@ -24,15 +24,12 @@ if TYPE_CHECKING:
     from framework.store.tracking import TrackedRun
     from framework.task.run_task import RunTask
 
-NUMBER_TAG = TRIAL_NUMBER_TAG
-STATE_TAG = TRIAL_STATE_TAG
-STUDY_TAG = TRIAL_STUDY_TAG
 COMPLETE, PRUNED, FAIL = "COMPLETE", "PRUNED", "FAIL"
 
 
 def tags(trial: TrialRef) -> dict[str, str]:
     """The tags a trial's run is created with."""
-    return {NUMBER_TAG: str(trial.number), STUDY_TAG: trial.study}
+    return {TRIAL_NUMBER_TAG: str(trial.number), TRIAL_STUDY_TAG: trial.study}
 
 
 def was_pruned() -> bool:
@@ -63,6 +60,6 @@ def execute(run: TrackedRun, roots: Sequence[RunTask], dag: Sequence[RunTask],
     if result is None:
         result = execution.execute(roots, workers, scheduler_url)
     state = COMPLETE if execution.succeeded(result) else PRUNED if was_pruned() else FAIL
-    run.set_tags({STATE_TAG: state})
+    run.set_tags({TRIAL_STATE_TAG: state})
     run.failed = state == FAIL
     return result, state

@@ -6,8 +6,6 @@ deleting is ``gc.py``'s.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import time
@@ -80,16 +78,6 @@ def studies(runs: Mapping[str, Run]) -> dict[str, list[str]]:
     return found
 
 
-def table_runs(client: MlflowClient, run: Run) -> list[str]:
-    """The run of each row of a sweep's table (``sweep.csv``): its children, and the earlier
-    runs that stood in for configurations already made; [] when it has no table."""
-    from framework.core.names import SWEEP_TABLE_ARTIFACT, SWEEP_TABLE_RUN_COLUMN
-
-    text = records.read_artifact(client, run, SWEEP_TABLE_ARTIFACT) or ""
-    return [row[SWEEP_TABLE_RUN_COLUMN] for row in csv.DictReader(io.StringIO(text))
-            if row.get(SWEEP_TABLE_RUN_COLUMN)]
-
-
 def with_tables(client: MlflowClient, runs: Mapping[str, Run], facts: list[keep.RunFacts],
                 kept: Mapping[str, str]) -> list[keep.RunFacts]:
     """``facts`` with the rows of each kept sweep parent's table added to what it names. Only
@@ -100,7 +88,7 @@ def with_tables(client: MlflowClient, runs: Mapping[str, Run], facts: list[keep.
         tags = runs[fact.run_id].data.tags
         if fact.run_id not in kept or not any(tag in tags for tag in SWEEP_PARENT_TAGS):
             return fact
-        rows = {run_id: "a row of its sweep table" for run_id in table_runs(
+        rows = {run_id: "a row of its sweep table" for run_id in records.table_runs(
             client, runs[fact.run_id])}
         return replace(fact, named={**rows, **fact.named})
     return [named(fact) for fact in facts]

@@ -6,6 +6,8 @@ digest its producing run recorded). Each takes an ``MlflowClient`` or a ``SqlRea
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import tempfile
 import tomllib
@@ -102,3 +104,13 @@ def tasks_of(run: AnyRun) -> list[str]:
 
     prefix = signature_tag("")
     return sorted(key.removeprefix(prefix) for key in run.data.tags if key.startswith(prefix))
+
+
+def table_runs(store: Store, run: AnyRun) -> list[str]:
+    """The run of each row of a sweep's table (``sweep.csv``): its children, and the earlier
+    runs that stood in for configurations already made; [] when it has no table."""
+    from framework.core.names import SWEEP_TABLE_ARTIFACT, SWEEP_TABLE_RUN_COLUMN
+
+    text = read_artifact(store, run, SWEEP_TABLE_ARTIFACT) or ""
+    return [row[SWEEP_TABLE_RUN_COLUMN] for row in csv.DictReader(io.StringIO(text))
+            if row.get(SWEEP_TABLE_RUN_COLUMN)]
