@@ -11,11 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from framework.core.errors import (
-    ExitCode,
-    UserError,
-    reader_aware,
-)
+from framework.core.errors import ExitCode, UserError, reader_aware
 from framework.core.secrets import redact
 from framework.experiment.options import Parser
 from framework.verbs.output import FORMATS

@@ -11,6 +11,7 @@ import io
 import json
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,10 +100,15 @@ def manifest_of(store: Store, run: AnyRun, task: str) -> dict[str, Any] | None:
 
 
 def tasks_of(run: AnyRun) -> list[str]:
-    """The tasks of the run's DAG, in the order their signatures were recorded."""
+    """The tasks of the run's DAG (those it recorded a signature of), by name."""
     from framework.core.names import signature_tag
 
-    prefix = signature_tag("")
+    return tasks_tagged(run, signature_tag)
+
+
+def tasks_tagged(run: AnyRun, tag_of: Callable[[str], str]) -> list[str]:
+    """The tasks ``run`` has a ``tag_of(task)`` tag for, by name."""
+    prefix = tag_of("")
     return sorted(key.removeprefix(prefix) for key in run.data.tags if key.startswith(prefix))
 
 

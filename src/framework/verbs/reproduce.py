@@ -130,8 +130,7 @@ def accepted_pins(run: Run) -> list[str]:
     """The tasks whose differing ``[PathConfig]`` pin the run accepted (``--accept-pin``)."""
     from framework.core.names import accepted_pin_tag
 
-    prefix = accepted_pin_tag("")
-    return sorted(key.removeprefix(prefix) for key in run.data.tags if key.startswith(prefix))
+    return records.tasks_tagged(run, accepted_pin_tag)
 
 
 def config_of(client: MlflowClient, run: Run) -> dict[str, Any]:
