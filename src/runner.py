@@ -31,7 +31,7 @@ from framework.core.errors import (
 )
 from framework.core.secrets import redact
 from framework.experiment.command import run_experiment
-from framework.experiment.options import Options, Parser
+from framework.experiment.options import REPRODUCES_VARIABLE, Options, Parser
 
 __all__ = ["Result", "UserError", "main", "run", "runs"]
 
@@ -100,6 +100,7 @@ def parse_args(argv: list[str] | None) -> Options:
         accept_pins=args.accept_pin,
         reuse=not args.no_reuse,
         sweeps=args.sweeps,
+        reproduces=os.environ.get(REPRODUCES_VARIABLE, ""),
     )
 
 

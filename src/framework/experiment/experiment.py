@@ -7,7 +7,6 @@ created, so bad input leaves no trace in the store. Its public steps (``prepare`
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,7 @@ from framework.core.errors import ExitCode, UserError
 from framework.core.local_dirs import REMOTE_STAGING
 from framework.core.names import LOGS_FOLDER, TASK_TAG
 from framework.execution import gc_guard
-from framework.experiment.options import REPRODUCES_VARIABLE, Options
+from framework.experiment.options import Options
 from framework.task.dag import walk
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     planner = Planner(OutputIndex(client), source_root, pins=pins, force=options.force,
                       accept=options.accept_pins, reuse=options.reuse,
                       experiment=config.run.experiment_name,
-                      reproduces=os.environ.get(REPRODUCES_VARIABLE, ""))
+                      reproduces=options.reproduces)
     roots = [registry[name](run_id=PLANNING_RUN_ID) for name in config.run.tasks]
     dag = list(walk(roots))
     check_one_instance_per_task(dag)

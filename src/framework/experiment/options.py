@@ -33,6 +33,7 @@ class Options:
     accept_pins: Sequence[str] = ()
     reuse: bool = True
     sweeps: Sequence[str] = ()  # --sweep 'Task.param=[...]'
+    reproduces: str = ""  # REPRODUCES_VARIABLE: the reproduce command that started this run
 
 
 class Parser(argparse.ArgumentParser):
