@@ -7,6 +7,8 @@ Two real runs (Titanic, then iris in its own experiment); the other questions ar
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlflow.tracking import MlflowClient
 
 from support.project import Project
@@ -52,6 +54,16 @@ def test_results_are_printed_and_reasons_name_what_differs(project: Project):
     assert reasons(folds.stdout)["Evaluator"] == (
         "run (new signature: parameter Evaluator.folds 2 -> 10)")
     assert reasons(folds.stdout)["Trainer"] == f"reuse from run {run.info.run_id} (same signature)"
+    # A reason reads what made an earlier output from its recorded manifest alone: a damaged
+    # data file (which rules out reuse) does not hide what differs.
+    evaluator = Path(run.data.tags["output.Evaluator"])
+    damaged = next(path for path in evaluator.iterdir() if path.name != "manifest.json")
+    intact = damaged.read_bytes()
+    damaged.write_bytes(intact + b" ")
+    folds = project.run("--dry-run", "--set", "Evaluator.folds=10")
+    assert reasons(folds.stdout)["Evaluator"] == (
+        "run (new signature: parameter Evaluator.folds 2 -> 10)")
+    damaged.write_bytes(intact)
 
     # Scores that come from an earlier output say so.
     again = project.run()

@@ -7,7 +7,6 @@ only when it verifies and its manifest is still the one its run recorded.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,32 +116,38 @@ class OutputIndex:
 
     def earlier(self, task: str, experiment_id: str | None = None
                 ) -> Iterator[tuple[str, Signature]]:
-        """(experiment id, signature) of the newest complete outputs of ``task`` in live runs,
-        whatever made them: those of ``experiment_id`` first, then of every experiment, each
-        newest first (for a remote one, read from its manifest alone, which must be the one
-        its run recorded). Deleted runs are not searched."""
-        runs = itertools.chain(self._runs(task, experiments=[experiment_id]) if experiment_id
-                               else (), self._runs(task))
-        seen: set[str] = set()
-        for run in runs:
-            if run.info.run_id in seen:
-                continue
-            seen.add(run.info.run_id)
-            folder = Path(run.data.tags[output_tag(task)])
-            recorded = run.data.tags.get(manifest_tag(task))
-            if remote.is_remote(run.info.artifact_uri) and not remote.is_own(folder):
-                manifest = remote.manifest(self.client, run, task, recorded) if recorded else None
-                parts = (manifest or {}).get(names.MANIFEST_SIGNATURE_PARTS_KEY)
-                found = Signature.from_parts(parts) if isinstance(parts, dict) else None
-            else:
-                output = OutputFolder(folder, task)
-                found = stored_signature(output) if output.exists() else None
-            if found is not None:
-                yield run.info.experiment_id, found
+        """(experiment id, signature) of the newest recorded outputs of ``task`` in live runs,
+        whatever made them, newest first: those of ``experiment_id``, or, when it has none
+        (or is None or ""), those of every experiment. Only an output's manifest is read, and
+        only when it is the one its run recorded: a reason names what made an output, and
+        checking every file of twenty candidates per task would cost more than the plan.
+        Deleted runs are not searched."""
+        # The nearest output is one of the experiment's own whenever it has one
+        # (planning/nearest.py), so other experiments are searched only when it has none.
+        found = False
+        for run in self._runs(task, experiments=[experiment_id]) if experiment_id else ():
+            if signature := self._recorded_signature(run, task):
+                found = True
+                yield run.info.experiment_id, signature
+        if not found:
+            for run in self._runs(task):
+                if signature := self._recorded_signature(run, task):
+                    yield run.info.experiment_id, signature
 
-    def latest(self, task: str) -> Signature | None:
-        """The signature of the newest complete output of ``task``, whatever made it."""
-        return next((signature for _, signature in self.earlier(task)), None)
+    def _recorded_signature(self, run: Run, task: str) -> Signature | None:
+        """The signature in the manifest of ``run``'s ``task`` output, if that manifest is
+        still the one the run recorded."""
+        recorded = run.data.tags.get(manifest_tag(task))
+        if not recorded:  # still running, or it failed
+            return None
+        folder = Path(run.data.tags[output_tag(task)])
+        if remote.is_remote(run.info.artifact_uri) and not remote.is_own(folder):
+            manifest = remote.manifest(self.client, run, task, recorded)
+        else:
+            output = OutputFolder(folder, task)
+            manifest = output.manifest() if output.manifest_digest() == recorded else None
+        parts = (manifest or {}).get(names.MANIFEST_SIGNATURE_PARTS_KEY)
+        return Signature.from_parts(parts) if isinstance(parts, dict) else None
 
     def experiment_id(self, name: str) -> str | None:
         """The id of the live experiment called ``name``, None when there is none yet."""

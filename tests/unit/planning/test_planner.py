@@ -62,9 +62,6 @@ class FakeIndex:
         self.found_required.append((signature.task, tuple(required)))
         return self.outputs.get(signature.digest)
 
-    def latest(self, task: str) -> Signature | None:
-        return self.history.get(task)
-
     def earlier(self, task: str, experiment_id: str | None = None
                 ) -> Iterator[tuple[str, Signature]]:
         """Earlier outputs of ``task`` as (experiment id, signature), nearest first."""
