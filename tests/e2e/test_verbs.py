@@ -171,6 +171,26 @@ def test_diff_shows_what_differs_and_why_in_the_plans_words(store):
     assert "parameter Trainer.seed 0 -> 1" in table and "same output" in table
 
 
+def test_values_from_the_store_are_shown_as_text_never_as_markup_or_terminal_codes(store):
+    # Another experiment, so the listing the other tests read is unchanged.
+    odd = "[/b] odd"
+    run = new_run(store.project, "--set", f'RunConfig.experiment_name="{odd}"',
+                  "--set", 'RunConfig.description="ratio [/x] and [red]red[/red]"')
+    from mlflow.tracking import MlflowClient
+
+    # A tag anyone may edit (the MLflow UI, a team server), as a terminal would act on it.
+    MlflowClient(store.project.tracking_uri).set_tag(run, "reused", "\x1b]0;owned\x07\x1b[2J")
+    for args in (("diff", store.a, run), ("runs", "--experiment", odd)):
+        for form in ("table", "md"):
+            result = store.project.run(*args, "--format", form, COLUMNS="400")
+            assert result.returncode == 0, result.stderr
+            assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    table = ok(store.project.run("diff", store.a, run, COLUMNS="400"))
+    assert "ratio [/x] and [red]red[/red]" in table
+    listing = ok(store.project.run("runs", "--experiment", odd, COLUMNS="400"))
+    assert "experiment '[/b] odd'" in listing and "\\x1b]0;owned\\x07" in listing
+
+
 def test_reproduce_verify_recomputes_everything_identically(store):
     result = store.project.run("reproduce", store.a, "--verify")
     assert result.returncode == 0, result.stdout + result.stderr

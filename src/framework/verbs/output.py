@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 FORMATS = ("table", "csv", "json", "md")
 READABLE = 10  # a column that wraps is never folded narrower (unless its content is)
+# Characters a terminal acts on instead of showing: C0 controls but newline, DEL, C1, and the
+# bidirectional overrides that reorder what is shown ("Trojan Source"). A param, tag or config
+# value is anyone's text (a team server, a --set), so the table and md show them escaped.
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def cell(value: Any) -> str:
@@ -18,6 +23,11 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def visible(text: str) -> str:
+    """``text`` with every ``CONTROL`` character written as its escape (``\\x1b``)."""
+    return CONTROL.sub(lambda match: match[0].encode("unicode_escape").decode(), text)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
@@ -30,23 +40,29 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     ``optional``) says so below."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    # Text, not str: rich would read a value's "[red]" as markup, and "[/x]" would crash it.
+    def shown(value: Any) -> Text:
+        return Text(visible(cell(value)))
 
     console = Console(file=stream or sys.stdout, soft_wrap=False)
-    floors = {name: floor([cell(row[i]) for row in rows], name, name in no_wrap)
-              for i, name in enumerate(columns)}
-    shown = fitting(floors, optional, console.width)
-    fits = width_at_floors([floors[name] for name in shown]) <= console.width
-    hidden = [name for name in optional if name not in shown]
-    table = Table(title=title or None, title_justify="left", show_lines=False, expand=False,
-                  caption=left_out(hidden) if hidden and left_out else None,
+    floors = {name: floor([visible(cell(row[i])) for row in rows], visible(name),
+                          name in no_wrap) for i, name in enumerate(columns)}
+    kept = fitting(floors, optional, console.width)
+    fits = width_at_floors([floors[name] for name in kept]) <= console.width
+    hidden = [name for name in optional if name not in kept]
+    table = Table(title=shown(title) if title else None, title_justify="left",
+                  show_lines=False, expand=False,
+                  caption=shown(left_out(hidden)) if hidden and left_out else None,
                   caption_justify="left")
-    for name in shown:
+    for name in kept:
         values = [row[columns.index(name)] for row in rows]
         numeric = bool(rows) and all(isinstance(v, int | float) or v is None for v in values)
-        table.add_column(name, justify="right" if numeric else "left", overflow="fold",
+        table.add_column(shown(name), justify="right" if numeric else "left", overflow="fold",
                          no_wrap=name in no_wrap, min_width=floors[name] if fits else None)
     for row in rows:
-        table.add_row(*(cell(row[columns.index(name)]) for name in shown))
+        table.add_row(*(shown(row[columns.index(name)]) for name in kept))
     console.print(table)
 
 
@@ -78,7 +94,7 @@ def width_at_floors(floors: Iterable[int]) -> int:
 
 def markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def escape(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return visible(text.replace("|", "\\|").replace("\n", " "))
 
     lines = ["| " + " | ".join(escape(c) for c in columns) + " |",
              "|" + "|".join("---" for _ in columns) + "|"]
