@@ -90,6 +90,17 @@ def test_bad_gc_options_are_one_line_and_exit_2(store):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_gc_csv_has_one_cell_per_column_whatever_the_reason_says(store):
+    client = client_of(store.project)  # a run deleted in the MLflow UI: gc purges it
+    doomed = client.create_run(client.get_run(store.a).info.experiment_id).info.run_id
+    client.delete_run(doomed)
+    out = ok(store.project.run("gc", "--keep-last", "1", "--dry-run", "--format", "csv"))
+    rows = list(csv.reader(line for line in out.splitlines() if not line.startswith("#")))
+    assert rows[0] == ["run", "start (UTC)", "status", "why it goes", "bytes"]
+    assert all(len(row) == 5 for row in rows), rows
+    assert [doomed, "deleted (purged, as mlflow gc does)"] in [[r[0], r[3]] for r in rows]
+
+
 def test_two_runners_and_a_gc_at_once_lose_nothing(store):
     project = store.project
     runners = [project.start("--set", "Trainer.seed=3"), project.start()]

@@ -154,12 +154,8 @@ def render(result: dict[str, Any], form: str) -> str | None:
           for t in result["tasks"]]),
     ]
     if form == "csv":
-        lines = ["section,key,a,b,delta"]
-        for title, _, rows in sections:
-            for row in rows:
-                cells = [title.split(" ")[0], *(output.cell(v) for v in row)]
-                lines.append(",".join(_csv(c) for c in cells))
-        return "\n".join(lines)
+        return output.csv_text([["section", "key", "a", "b", "delta"]] + [
+            [title.split(" ")[0], *row] for title, _, rows in sections for row in rows])
     if form == "md":
         return "\n\n".join(f"**{title}**\n\n{output.markdown(columns, rows)}"
                            for title, columns, rows in sections if rows)
@@ -171,7 +167,3 @@ def render(result: dict[str, Any], form: str) -> str | None:
         else:
             print(f"{title}: none")
     return None
-
-
-def _csv(text: str) -> str:
-    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text

@@ -127,8 +127,7 @@ def render(found: Survey, form: str, dry_run: bool) -> str | None:
             "kept_because_needed": needed})
     columns = ["run", "start (UTC)", "status", "why it goes", "bytes"]
     if form == "csv":
-        return "\n".join([",".join(columns)] + [",".join(str(c) for c in r) for r in rows]
-                         + [f"# {summary}"])
+        return output.csv_text([columns, *rows]) + f"\n# {summary}"
     shown = [[r[0][:8], *r[1:4], mib(r[4])] for r in rows[:SHOWN]]
     more = f"\n… and {len(rows) - SHOWN} more (--format csv lists all)" if len(rows) > SHOWN else ""
     kept_rows = [[run_id[:8], why] for run_id, why in needed.items()]

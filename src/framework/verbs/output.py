@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
@@ -100,6 +102,14 @@ def markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
              "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(escape(cell(v)) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """``rows`` as csv, each cell quoted when it holds a comma, quote or line break (a reason
+    like "deleted (purged, as mlflow gc does)" is one cell, not two)."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([cell(v) for v in row] for row in rows)
+    return text.getvalue().rstrip("\n")
 
 
 def plain(value: Any) -> Any:
