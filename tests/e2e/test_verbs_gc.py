@@ -84,10 +84,12 @@ def test_dry_run_lists_what_goes_and_keeps_what_is_needed(store):
 
 def test_bad_gc_options_are_one_line_and_exit_2(store):
     for args, words in ((("--keep-last", "0"), "--keep-last 0 alone"), ((), "say what"),
-                        (("--keep-last", "1", "--experiment", "nope"), "no experiment")):
+                        (("--keep-last", "1", "--experiment", "nope"), "no experiment"),
+                        (("--older-than", "nan"), "--older-than nan: give 0 or more days")):
         result = store.project.run("gc", *args)
         assert result.returncode == 2 and words in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+    assert len(store.project.all_runs()) == 4
 
 
 def test_gc_csv_has_one_cell_per_column_whatever_the_reason_says(store):

@@ -46,7 +46,9 @@ class Rules:
                     "experiment) and/or --older-than DAYS")
         if self.keep_last is not None and self.keep_last < 0:
             return f"--keep-last {self.keep_last}: give 0 or more"
-        if self.older_than_days is not None and self.older_than_days < 0:
+        # not ">= 0", rather than "< 0": NaN compares false both ways, and a NaN cutoff made
+        # every run "older", so `gc --older-than nan` deleted the whole store.
+        if self.older_than_days is not None and not self.older_than_days >= 0:
             return f"--older-than {self.older_than_days:g}: give 0 or more days"
         if self.keep_last == 0 and self.older_than_days is None:
             return ("--keep-last 0 alone would delete every run; keep at least one, or add "
