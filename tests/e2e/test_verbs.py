@@ -65,6 +65,12 @@ def test_runs_filter_sort_and_formats(store):
     assert ok(store.project.run("runs", "--format", "md")).startswith("| run | start")
 
 
+def test_a_limit_beyond_what_sqlite_counts_lists_every_run(store):
+    every = [row["run_id"] for row in as_json(store.project, "runs", "--limit", "100")]
+    huge = as_json(store.project, "runs", "--limit", str(2**64))
+    assert [row["run_id"] for row in huge] == every
+
+
 def test_the_runs_table_fits_the_terminal(store):
     out = ok(store.project.run("runs", COLUMNS="70"))
     assert store.a[:8] in out and store.b[:8] in out

@@ -161,7 +161,7 @@ class SqlReader:
                f"({', '.join('?' * len(ids))}) AND runs.lifecycle_stage = 'active' "
                f"ORDER BY {', '.join(order)}")
         parameters += ids
-        if limit is not None:
+        if limit is not None and limit < 2**63:  # SQLite's integers; more runs cannot exist
             sql += " LIMIT ?"
             parameters.append(limit)
         return self.runs(sql, parameters) if ids else []
