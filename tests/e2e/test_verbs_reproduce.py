@@ -83,3 +83,21 @@ def test_a_differing_pin_reproduce_does_not_know_of_says_how_to_accept_it(store)
     accepted = project.run(*advice.split()[2:])
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert len(project.all_runs()) == before + 1
+
+
+def test_a_commit_tag_that_is_not_a_commit_id_is_refused_not_read_as_a_git_option(store):
+    from framework.verbs.common import git_tags
+
+    client, tag = client_of(store.project), git_tags()[0]
+    recorded = client.get_run(store.a).data.tags[tag]
+    before = len(store.project.all_runs())
+    client.set_tag(store.a, tag, "--lock")  # edited in the MLflow UI, or on a team server
+    try:
+        result = store.project.run("reproduce", store.a)
+    finally:
+        client.set_tag(store.a, tag, recorded)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "records git commit '--lock', which is not a commit id" in one_line_error(result)
+    assert len(store.project.all_runs()) == before
+    worktrees = store.project.git("worktree", "list", "--porcelain")
+    assert worktrees.count("worktree ") == 1, worktrees

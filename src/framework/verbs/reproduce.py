@@ -28,6 +28,9 @@ from framework.core.errors import UserError
 from framework.core.names import EFFECTIVE_CONFIG_ARTIFACT, GIT_DIFF_ARTIFACT
 from framework.verbs import common, records
 
+# A commit id as GitState records it (SHA-1 or SHA-256, hex); a tag is anyone's text.
+COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
+
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
@@ -79,6 +82,10 @@ def checkout(client: MlflowClient, run: Run, project_root: Path) -> Iterator[Pat
     if commit == head and not was_dirty and not dirty_now:
         yield project_root
         return
+    if not COMMIT_ID.fullmatch(commit):  # git would read "--lock" as an option: at HEAD
+        raise UserError(f"run {run.info.run_id} records git commit {commit!r}, which is not a "
+                        "commit id (its tag was edited); restore the tag in the MLflow UI or "
+                        "reproduce another run")
     reasons = []
     if commit != head:
         reasons.append(f"it was made at commit {commit[:12]}, this checkout is at "
