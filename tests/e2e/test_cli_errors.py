@@ -39,7 +39,7 @@ def test_bad_arguments_are_one_line_exit_2_and_no_run(project: Project, case: st
     assert project.all_runs() == []
 
 
-@pytest.mark.parametrize("args", [("runs", "--format", "csv"), ("--dry-run",)])
+@pytest.mark.parametrize("args", [("runs", "--format", "csv"), ("runs",), ("--dry-run",)])
 def test_output_into_a_pipe_nobody_reads_ends_quietly_with_141(project: Project, args):
     """``runs | head -1``: the reader goes away; no BrokenPipeError traceback, and the exit
     code the shell gives a Unix tool killed by SIGPIPE (128 + 13)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -48,7 +49,11 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     def shown(value: Any) -> Text:
         return Text(visible(cell(value)))
 
-    console = Console(file=stream or sys.stdout, soft_wrap=False)
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich's own exits 1, a failed run's code: let the
+            raise BrokenPipeError(errno.EPIPE, "reader gone")  # command line give 141
+
+    console = PipeAwareConsole(file=stream or sys.stdout, soft_wrap=False)
     floors = {name: floor([visible(cell(row[i])) for row in rows], visible(name),
                           name in no_wrap) for i, name in enumerate(columns)}
     kept = fitting(floors, optional, console.width)
