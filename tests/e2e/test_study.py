@@ -185,3 +185,22 @@ def test_a_bad_study_or_sweep_exits_2_before_any_run_or_study(project: Project, 
     assert expected in one_line_error(result)
     assert project.all_runs() == []
     assert not (project.root / "mlruns" / "optuna.db").exists()
+
+
+def test_a_named_study_whose_key_is_drawn_another_way_exits_2_before_any_run(project: Project):
+    """Optuna refuses a list where the study drew a range only once the trial is asked: the
+    check must come first, not as a traceback with a FAILED run and a trial left RUNNING."""
+    project.write_config(CONFIG)
+    storage = f"sqlite:///{project.root / 'mlruns' / 'optuna.db'}"
+    earlier = optuna.create_study(study_name="mine", storage=storage, direction="maximize")
+    earlier.enqueue_trial({"Trainer.estimator_params.alpha": 1.0})
+    earlier.optimize(lambda t: t.suggest_float("Trainer.estimator_params.alpha", 0.01, 10.0,
+                                               log=True), n_trials=1)
+    result = project.run("--sweep", "method=tpe", "--sweep", "study=mine", "--sweep",
+                         "trials=2", "--sweep", "Trainer.estimator_params.alpha=[0.5, 2.0]")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("[Sweep] study = 'mine' exists and Trainer.estimator_params.alpha was drawn from "
+            "loguniform [0.01, 10.0], now from the list [0.5, 2.0]") in one_line_error(result)
+    assert project.all_runs() == []
+    assert [t.state.name for t in optuna.load_study(study_name="mine", storage=storage
+                                                    ).get_trials()] == ["COMPLETE"]

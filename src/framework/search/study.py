@@ -122,7 +122,7 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
 def open_study(url: str, name: str, spec: sweep.SweepSpec
                ) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
     """Create or continue the study (and its storage); ``UserError`` when it exists with
-    the other goal."""
+    the other goal, or drew a key of the space another way."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = open_storage(url)
@@ -134,6 +134,9 @@ def open_study(url: str, name: str, spec: sweep.SweepSpec
     if study.direction.name.lower() != spec.goal:
         raise UserError(f"[Sweep] study = {name!r} exists and {study.direction.name.lower()}s; "
                         f"goal = {spec.goal!r} needs another study name")
+    if changed := study_space.changed_kind(study, study_space.distributions(spec.space)):
+        raise UserError(f"[Sweep] study = {name!r} exists and {changed}; sweep it as before, "
+                        "or name another study")
     return study, storage
 
 
