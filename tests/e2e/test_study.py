@@ -204,3 +204,17 @@ def test_a_named_study_whose_key_is_drawn_another_way_exits_2_before_any_run(pro
     assert project.all_runs() == []
     assert [t.state.name for t in optuna.load_study(study_name="mine", storage=storage
                                                     ).get_trials()] == ["COMPLETE"]
+
+
+def test_a_timeout_caps_the_time_left_and_says_how_to_continue(project: Project):
+    """With ``timeout``, no progress line promises more time than the timeout leaves, and the
+    command says it stopped early (the table alone reads like a finished study)."""
+    project.write_config(CONFIG)
+    result = project.run(*SPACE, "--sweep", "trials=5", "--sweep", "timeout=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for amount, unit in re.findall(r"~(\d+) (s|min) ", result.stdout):
+        assert int(amount) * (60 if unit == "min" else 1) <= 1, result.stdout
+    done = len(trial_runs(project))
+    assert done < 5, result.stdout
+    assert (f"timeout = 1 s: stopped asking at {done} of 5 trials; run the same command "
+            "again to continue the study") in result.stdout

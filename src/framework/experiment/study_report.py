@@ -47,8 +47,9 @@ def outcomes(found: optuna.Study, spec: sweep.SweepSpec) -> list[Outcome]:
 class StudyProgress:
     """``12/30 trials, 3 pruned, best 0.846 (trial 9), ~2 min left`` as each trial ends."""
 
-    def __init__(self, found: optuna.Study, spec: sweep.SweepSpec) -> None:
-        self.study, self.spec = found, spec
+    def __init__(self, found: optuna.Study, spec: sweep.SweepSpec,
+                 deadline: float = math.inf) -> None:
+        self.study, self.spec, self.deadline = found, spec, deadline
         self.started = time.monotonic()
         self.finished_here = 0
 
@@ -71,7 +72,7 @@ class StudyProgress:
                 complete, key=lambda t: float(t.value))  # type: ignore[arg-type]
             line += f", best {best.value:.4f} (trial {best.number})"
         line += study.remaining(self.started, self.finished_here,
-                                max(self.spec.trials - len(ended), 0))
+                                max(self.spec.trials - len(ended), 0), self.deadline)
         print(line, flush=True)
 
 

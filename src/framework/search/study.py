@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import socket
 import threading
@@ -230,9 +231,18 @@ def decode(spec: sweep.SweepSpec, trial: FrozenTrial | Trial) -> dict[str, Any]:
     return study_space.decode(spec.space, trial.params)
 
 
-def remaining(started: float, finished_here: int, left: int) -> str:
-    """``~2 min left`` from this process's pace so far."""
+def remaining(started: float, finished_here: int, left: int,
+              deadline: float = math.inf) -> str:
+    """``~2 min left`` from this process's pace so far; with a ``timeout`` (``deadline``, on
+    ``time.monotonic``) no more than the time until no new trial starts, so the estimate
+    never runs past it."""
+    now = time.monotonic()
+    if now >= deadline and left:
+        return ", timeout reached: no new trial starts"
     if finished_here == 0 or left == 0:
         return ""
-    seconds = (time.monotonic() - started) / finished_here * left
-    return f", ~{seconds / 60:.0f} min left" if seconds >= 90 else f", ~{seconds:.0f} s left"
+    seconds = (now - started) / finished_here * left
+    until = "left"
+    if seconds > deadline - now:
+        seconds, until = deadline - now, "to the timeout"
+    return f", ~{seconds / 60:.0f} min {until}" if seconds >= 90 else f", ~{seconds:.0f} s {until}"
