@@ -218,3 +218,19 @@ def test_a_timeout_caps_the_time_left_and_says_how_to_continue(project: Project)
     assert done < 5, result.stdout
     assert (f"timeout = 1 s: stopped asking at {done} of 5 trials; run the same command "
             "again to continue the study") in result.stdout
+
+
+def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(project: Project):
+    """A study outlives its runs: ``gc`` may delete the best trial's run, and the study still
+    names it. Registering it then is impossible, not a store failure with a FAILED run."""
+    project.write_config(CONFIG)
+    assert project.run(*SPACE, "--sweep", "trials=1").returncode == 0
+    # A newer run that shares no output with the trial, so gc keeps nothing of the study.
+    assert project.run("--set", "Preprocessor.scale_numeric=true").returncode == 0
+    assert project.run("gc", "--keep-last", "1").returncode == 0
+    (gone,) = [t.user_attrs["runner.run_id"] for t in stored_trials(project)]
+    result = project.run(*SPACE, "--sweep", "trials=1", "--sweep", "register=m")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"nothing registered: run {gone} was deleted since" in result.stdout
+    (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
+    assert parent.info.status == "FINISHED"
