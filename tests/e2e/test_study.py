@@ -234,3 +234,17 @@ def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(pro
     assert f"nothing registered: run {gone} was deleted since" in result.stdout
     (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
     assert parent.info.status == "FINISHED"
+
+
+def test_a_named_study_refuses_another_metric_before_any_run(project: Project):
+    """One study's values are one metric's: told roc_auc after accuracy, its best (and the
+    progress line's) would compare unlike numbers."""
+    project.write_config(CONFIG)
+    named = [*SPACE, "--sweep", "study=mine", "--sweep", "trials=1"]
+    assert project.run(*named).returncode == 0
+    runs = len(project.all_runs())
+    result = project.run(*named, "--sweep", "metric=cv_roc_auc_mean")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("[Sweep] study = 'mine' exists and optimizes cv_accuracy_mean; metric = "
+            "'cv_roc_auc_mean' needs another study name") in one_line_error(result)
+    assert len(project.all_runs()) == runs
