@@ -185,3 +185,66 @@ def test_a_bad_study_or_sweep_exits_2_before_any_run_or_study(project: Project, 
     assert expected in one_line_error(result)
     assert project.all_runs() == []
     assert not (project.root / "mlruns" / "optuna.db").exists()
+
+
+def test_a_named_study_whose_key_is_drawn_another_way_exits_2_before_any_run(project: Project):
+    """Optuna refuses a list where the study drew a range only once the trial is asked: the
+    check must come first, not as a traceback with a FAILED run and a trial left RUNNING."""
+    project.write_config(CONFIG)
+    storage = f"sqlite:///{project.root / 'mlruns' / 'optuna.db'}"
+    earlier = optuna.create_study(study_name="mine", storage=storage, direction="maximize")
+    earlier.enqueue_trial({"Trainer.estimator_params.alpha": 1.0})
+    earlier.optimize(lambda t: t.suggest_float("Trainer.estimator_params.alpha", 0.01, 10.0,
+                                               log=True), n_trials=1)
+    result = project.run("--sweep", "method=tpe", "--sweep", "study=mine", "--sweep",
+                         "trials=2", "--sweep", "Trainer.estimator_params.alpha=[0.5, 2.0]")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("[Sweep] study = 'mine' exists and Trainer.estimator_params.alpha was drawn from "
+            "loguniform [0.01, 10.0], now from the list [0.5, 2.0]") in one_line_error(result)
+    assert project.all_runs() == []
+    assert [t.state.name for t in optuna.load_study(study_name="mine", storage=storage
+                                                    ).get_trials()] == ["COMPLETE"]
+
+
+def test_a_timeout_caps_the_time_left_and_says_how_to_continue(project: Project):
+    """With ``timeout``, no progress line promises more time than the timeout leaves, and the
+    command says it stopped early (the table alone reads like a finished study)."""
+    project.write_config(CONFIG)
+    result = project.run(*SPACE, "--sweep", "trials=5", "--sweep", "timeout=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for amount, unit in re.findall(r"~(\d+) (s|min) ", result.stdout):
+        assert int(amount) * (60 if unit == "min" else 1) <= 1, result.stdout
+    done = len(trial_runs(project))
+    assert done < 5, result.stdout
+    assert (f"timeout = 1 s: stopped asking at {done} of 5 trials; run the same command "
+            "again to continue the study") in result.stdout
+
+
+def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(project: Project):
+    """A study outlives its runs: ``gc`` may delete the best trial's run, and the study still
+    names it. Registering it then is impossible, not a store failure with a FAILED run."""
+    project.write_config(CONFIG)
+    assert project.run(*SPACE, "--sweep", "trials=1").returncode == 0
+    # A newer run that shares no output with the trial, so gc keeps nothing of the study.
+    assert project.run("--set", "Preprocessor.scale_numeric=true").returncode == 0
+    assert project.run("gc", "--keep-last", "1").returncode == 0
+    (gone,) = [t.user_attrs["runner.run_id"] for t in stored_trials(project)]
+    result = project.run(*SPACE, "--sweep", "trials=1", "--sweep", "register=m")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"nothing registered: run {gone} was deleted since" in result.stdout
+    (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
+    assert parent.info.status == "FINISHED"
+
+
+def test_a_named_study_refuses_another_metric_before_any_run(project: Project):
+    """One study's values are one metric's: told roc_auc after accuracy, its best (and the
+    progress line's) would compare unlike numbers."""
+    project.write_config(CONFIG)
+    named = [*SPACE, "--sweep", "study=mine", "--sweep", "trials=1"]
+    assert project.run(*named).returncode == 0
+    runs = len(project.all_runs())
+    result = project.run(*named, "--sweep", "metric=cv_roc_auc_mean")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("[Sweep] study = 'mine' exists and optimizes cv_accuracy_mean; metric = "
+            "'cv_roc_auc_mean' needs another study name") in one_line_error(result)
+    assert len(project.all_runs()) == runs

@@ -47,8 +47,9 @@ def outcomes(found: optuna.Study, spec: sweep.SweepSpec) -> list[Outcome]:
 class StudyProgress:
     """``12/30 trials, 3 pruned, best 0.846 (trial 9), ~2 min left`` as each trial ends."""
 
-    def __init__(self, found: optuna.Study, spec: sweep.SweepSpec) -> None:
-        self.study, self.spec = found, spec
+    def __init__(self, found: optuna.Study, spec: sweep.SweepSpec,
+                 deadline: float = math.inf) -> None:
+        self.study, self.spec, self.deadline = found, spec, deadline
         self.started = time.monotonic()
         self.finished_here = 0
 
@@ -70,9 +71,26 @@ class StudyProgress:
             best = (max if self.spec.goal == "maximize" else min)(
                 complete, key=lambda t: float(t.value))  # type: ignore[arg-type]
             line += f", best {best.value:.4f} (trial {best.number})"
-        line += study.remaining(self.started, self.finished_here,
-                                max(self.spec.trials - len(ended), 0))
+        line += remaining(self.started, self.finished_here,
+                                max(self.spec.trials - len(ended), 0), self.deadline)
         print(line, flush=True)
+
+
+def remaining(started: float, finished_here: int, left: int,
+              deadline: float = math.inf) -> str:
+    """``~2 min left`` from this process's pace so far; with a ``timeout`` (``deadline``, on
+    ``time.monotonic``) no more than the time until no new trial starts, so the estimate
+    never runs past it."""
+    now = time.monotonic()
+    if now >= deadline and left:
+        return ", timeout reached: no new trial starts"
+    if finished_here == 0 or left == 0:
+        return ""
+    seconds = (now - started) / finished_here * left
+    until = "left"
+    if seconds > deadline - now:
+        seconds, until = deadline - now, "to the timeout"
+    return f", ~{seconds / 60:.0f} min {until}" if seconds >= 90 else f", ~{seconds:.0f} s {until}"
 
 
 def log_plots(parent: TrackedRun, found: optuna.Study) -> list[str]:

@@ -50,10 +50,12 @@ class StudySweeper:
         self.distributions = study_space.distributions(spec.space)
         self.deadline = time.monotonic() + spec.timeout if spec.timeout else math.inf
         self.asked: dict[int, Trial] = {}
+        self.timed_out = False  # the command stopped asking at ``timeout``
         self.heartbeat = study.Heartbeat(storage)
 
     def ask(self) -> Job | None:
         if time.monotonic() >= self.deadline:
+            self.timed_out = True
             return None
         trial = study.ask(self.study, self.study.study_name, self.spec.trials,
                           self.distributions)
@@ -162,7 +164,7 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
         print(f"study {name!r} ({spec.method}, {study_storage.shown(url)}), run {parent.run_id} in "
               f"experiment {config.run.experiment_name!r}: up to {spec.trials} trials, "
               f"{workers} at a time", flush=True)
-        progress = study_report.StudyProgress(found, spec)
+        progress = study_report.StudyProgress(found, spec, sweeper.deadline)
         try:
             for _job, outcome in launcher.launch(sweeper, sweep_run.run_job, workers,
                                                  sweep_run.broken_worker):
@@ -173,6 +175,11 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
             best = sweep_report.compare(parent, spec, outcomes)
             study_report.log_plots(parent, found)
         parent.failed = bool(outcomes) and best is None
+    if sweeper.timed_out and len(outcomes) < spec.trials:
+        # Else the table reads like a finished study: say that the same command continues it.
+        print(f"timeout = {spec.timeout:g} s: stopped asking at {len(outcomes)} of "
+              f"{spec.trials} trials; run the same command again to continue the study",
+              flush=True)
     sweep_report.print_table(spec, outcomes, best)
     app.report(parent, "")
     return ExitCode.TASK_FAILED if parent.failed else ExitCode.OK

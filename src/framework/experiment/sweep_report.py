@@ -201,7 +201,16 @@ def register(parent: TrackedRun, run_id: str, name: str) -> None:
     from mlflow.exceptions import MlflowException
 
     client = parent.client
-    tags = client.get_run(run_id).data.tags
+    try:
+        run = client.get_run(run_id)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        run = None
+    if run is None or run.info.lifecycle_stage == "deleted":  # a study's trial, gc'd since
+        print(f"nothing registered: run {run_id} was deleted since", flush=True)
+        return
+    tags = run.data.tags
     for key, folder in sorted(tags.items()):
         if not key.startswith((OUTPUT_TAG_PREFIX, REUSED_TAG_PREFIX)):
             continue

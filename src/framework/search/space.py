@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import optuna
     from optuna.distributions import BaseDistribution
 
 PRIMITIVE = (type(None), bool, int, float, str)
@@ -42,6 +43,38 @@ def distributions(space: Mapping[str, Any]) -> dict[str, BaseDistribution]:
         else:
             found[key] = FloatDistribution(float(low), float(high), log=kind == "loguniform")
     return found
+
+
+def kind(distribution: BaseDistribution) -> str:
+    """How a key is drawn, in the ``[Sweep]`` table's words."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return f"the list {list(distribution.choices)}"
+    if isinstance(distribution, IntDistribution):
+        return f"randint [{distribution.low}, {distribution.high + 1}]"
+    name = "loguniform" if getattr(distribution, "log", False) else "uniform"
+    return f"{name} [{distribution.low}, {distribution.high}]"  # type: ignore[attr-defined]
+
+
+def changed_kind(study: optuna.Study, drawn: Mapping[str, BaseDistribution]) -> str | None:
+    """A key the study's earlier trials drew otherwise than ``drawn`` would, described; None
+    when every key is compatible. Optuna refuses such a trial only once it is asked (a
+    traceback, and a trial left RUNNING), so a named study is checked before anything runs.
+    Other bounds of the same kind are compatible: a study may narrow or widen a range."""
+    from optuna.distributions import check_distribution_compatibility
+
+    seen: set[str] = set()
+    for trial in study.get_trials(deepcopy=False):
+        for key, earlier in trial.distributions.items():
+            if key in seen or key not in drawn:
+                continue
+            seen.add(key)
+            try:
+                check_distribution_compatibility(earlier, drawn[key])
+            except ValueError:
+                return f"{key} was drawn from {kind(earlier)}, now from {kind(drawn[key])}"
+    return None
 
 
 def decode(space: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import socket
 import threading
@@ -122,7 +123,7 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
 def open_study(url: str, name: str, spec: sweep.SweepSpec
                ) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
     """Create or continue the study (and its storage); ``UserError`` when it exists with
-    the other goal."""
+    the other goal or metric, or drew a key of the space another way."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     storage = open_storage(url)
@@ -134,7 +135,28 @@ def open_study(url: str, name: str, spec: sweep.SweepSpec
     if study.direction.name.lower() != spec.goal:
         raise UserError(f"[Sweep] study = {name!r} exists and {study.direction.name.lower()}s; "
                         f"goal = {spec.goal!r} needs another study name")
+    if (other := optimized_metric(study, spec.metric or "")) is not None:
+        raise UserError(f"[Sweep] study = {name!r} exists and optimizes {other}; "
+                        f"metric = {spec.metric!r} needs another study name")
+    if changed := study_space.changed_kind(study, study_space.distributions(spec.space)):
+        raise UserError(f"[Sweep] study = {name!r} exists and {changed}; sweep it as before, "
+                        "or name another study")
     return study, storage
+
+
+def optimized_metric(study: optuna.Study, metric: str) -> str | None:
+    """The metric the study's trials were told, when not ``metric`` (else None): one study's
+    values must be one metric's, or its best (and the sampler) compares unlike numbers.
+    Each told trial keeps its run's metrics (``METRICS_ATTR``), so the first one tells."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        metrics = trial.user_attrs.get(METRICS_ATTR)
+        if not metrics or trial.value is None:
+            continue
+        if metric in metrics and math.isclose(metrics[metric], trial.value, rel_tol=1e-12):
+            return None
+        return next((name for name, value in metrics.items()
+                     if math.isclose(value, trial.value, rel_tol=1e-12)), "another metric")
+    return None
 
 
 def counted(trial: FrozenTrial) -> bool:
@@ -225,11 +247,3 @@ def ask(study: optuna.Study, name: str, total: int,
 
 def decode(spec: sweep.SweepSpec, trial: FrozenTrial | Trial) -> dict[str, Any]:
     return study_space.decode(spec.space, trial.params)
-
-
-def remaining(started: float, finished_here: int, left: int) -> str:
-    """``~2 min left`` from this process's pace so far."""
-    if finished_here == 0 or left == 0:
-        return ""
-    seconds = (time.monotonic() - started) / finished_here * left
-    return f", ~{seconds / 60:.0f} min left" if seconds >= 90 else f", ~{seconds:.0f} s left"
