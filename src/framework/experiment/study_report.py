@@ -72,7 +72,7 @@ class StudyProgress:
                 complete, key=lambda t: float(t.value))  # type: ignore[arg-type]
             line += f", best {best.value:.4f} (trial {best.number})"
         line += remaining(self.started, self.finished_here,
-                                max(self.spec.trials - len(ended), 0), self.deadline)
+                          max(self.spec.trials - len(ended), 0), self.deadline)
         print(line, flush=True)
 
 
