@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from framework.core.names import MANIFEST_FILE, output_tag
 from support.project import Project
 
 IRIS = ("--config", "examples/iris.toml")
@@ -56,14 +57,17 @@ def test_results_are_printed_and_reasons_name_what_differs(project: Project):
     assert reasons(folds.stdout)["Trainer"] == f"reuse from run {run.info.run_id} (same signature)"
     # A reason reads what made an earlier output from its recorded manifest alone: a damaged
     # data file (which rules out reuse) does not hide what differs.
-    evaluator = Path(run.data.tags["output.Evaluator"])
-    damaged = next(path for path in evaluator.iterdir() if path.name != "manifest.json")
+    evaluator = Path(run.data.tags[output_tag("Evaluator")])
+    damaged = sorted(path for path in evaluator.rglob("*")
+                     if path.is_file() and path.name != MANIFEST_FILE)[0]
     intact = damaged.read_bytes()
     damaged.write_bytes(intact + b" ")
-    folds = project.run("--dry-run", "--set", "Evaluator.folds=10")
+    try:
+        folds = project.run("--dry-run", "--set", "Evaluator.folds=10")
+    finally:
+        damaged.write_bytes(intact)
     assert reasons(folds.stdout)["Evaluator"] == (
         "run (new signature: parameter Evaluator.folds 2 -> 10)")
-    damaged.write_bytes(intact)
 
     # Scores that come from an earlier output say so.
     again = project.run()

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from framework.core.errors import TrialPruned
-from framework.search import pruning, study
+from framework.search import pruning, study_checks
 from framework.search.storage import STORAGE_FILE
 from framework.search.trial import TrialRef
 from framework.task.context import RunContext, activate
@@ -133,7 +133,7 @@ def pruned(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path
         seeded.add_trial(optuna.trial.create_trial(
             params={KEY: value}, distributions={KEY: alpha}, value=0.5,
             intermediate_values={1: 0.99, 2: 0.99, 3: 0.99},
-            user_attrs={study.METRICS_ATTR: {"cv_accuracy_mean": 0.5}}))
+            user_attrs={study_checks.METRICS_ATTR: {"cv_accuracy_mean": 0.5}}))
     result = project.run("--sweep", "method=tpe", "--sweep", f"{KEY}={{loguniform=[0.01, 10.0]}}",
                          "--sweep", "trials=6", "--sweep", "pruner=median",
                          "--sweep", f"study={STUDY}")

@@ -214,6 +214,10 @@ def test_a_timeout_caps_the_time_left_and_says_how_to_continue(project: Project)
     assert result.returncode == 0, result.stdout + result.stderr
     for amount, unit in re.findall(r"~(\d+) (s|min) ", result.stdout):
         assert int(amount) * (60 if unit == "min" else 1) <= 1, result.stdout
+    # A trial takes longer than the timeout: its line says the time is up (or, if it ended
+    # just before the deadline, how little is left).
+    assert re.search(r"~\d+ s to the timeout|timeout reached: no new trial starts",
+                     result.stdout), result.stdout
     done = len(trial_runs(project))
     assert done < 5, result.stdout
     assert (f"timeout = 1 s: stopped asking at {done} of 5 trials; run the same command "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.experiment.sweep import Outcome
-from framework.search import study
+from framework.search import study, study_checks
 
 if TYPE_CHECKING:
     import optuna
@@ -39,7 +39,7 @@ def outcomes(found: optuna.Study, spec: sweep.SweepSpec) -> list[Outcome]:
             trial.number, study.decode(spec, trial), attrs.get(study.STATUS_ATTR,
                                                                trial.state.name),
             attrs.get(study.RUN_ATTR), float(attrs.get(study.SECONDS_ATTR, 0.0)),
-            dict(attrs.get(study.METRICS_ATTR, {})) if complete else {},
+            dict(attrs.get(study_checks.METRICS_ATTR, {})) if complete else {},
             attrs.get(study.ERROR_ATTR, ""), trial.number))
     return result
 

@@ -30,7 +30,7 @@ from framework.experiment.sweep import Job, Outcome
 from framework.experiment.trial_run import COMPLETE, PRUNED
 from framework.search import space as study_space
 from framework.search import storage as study_storage
-from framework.search import study
+from framework.search import study, study_checks
 from framework.search.trial import TrialRef
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class StudySweeper:
             if attr is not None:
                 trial.set_user_attr(key, attr)
         if outcome.status in (COMPLETE, sweep_run.REUSED) and ok:
-            trial.set_user_attr(study.METRICS_ATTR, outcome.metrics)
+            trial.set_user_attr(study_checks.METRICS_ATTR, outcome.metrics)
             self.study.tell(trial, value)
         elif outcome.status == PRUNED:
             self.study.tell(trial, state=TrialState.PRUNED)

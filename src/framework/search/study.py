@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import os
 import socket
 import threading
@@ -32,10 +31,10 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from framework.config import sweep_spec as sweep
-from framework.core.errors import UserError
 from framework.core.lifeline import process_alive
 from framework.core.local_dirs import CLAIMS_DIR
 from framework.search import space as study_space
+from framework.search import study_checks
 from framework.search.storage import open_storage
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ GRACE_SECONDS = 60
 # Trial user attributes the runner writes (one home for their names).
 HOST_ATTR, PID_ATTR = "runner.host", "runner.pid"
 RUN_ATTR, STATUS_ATTR = "runner.run_id", "runner.status"
-METRICS_ATTR, SECONDS_ATTR, ERROR_ATTR = "runner.metrics", "runner.seconds", "runner.error"
+SECONDS_ATTR, ERROR_ATTR = "runner.seconds", "runner.error"  # METRICS_ATTR: in study_checks
 HEARTBEAT_ATTR = "runner.heartbeat"  # time.time() of the last sign of life
 SURPLUS_ATTR = "runner.surplus"  # asked past ``trials`` in a race between machines
 
@@ -132,31 +131,8 @@ def open_study(url: str, name: str, spec: sweep.SweepSpec
                                 pruner=make_pruner(spec.pruner),
                                 direction=cast(Literal["minimize", "maximize"], spec.goal),
                                 load_if_exists=True)
-    if study.direction.name.lower() != spec.goal:
-        raise UserError(f"[Sweep] study = {name!r} exists and {study.direction.name.lower()}s; "
-                        f"goal = {spec.goal!r} needs another study name")
-    if (other := optimized_metric(study, spec.metric or "")) is not None:
-        raise UserError(f"[Sweep] study = {name!r} exists and optimizes {other}; "
-                        f"metric = {spec.metric!r} needs another study name")
-    if changed := study_space.changed_kind(study, study_space.distributions(spec.space)):
-        raise UserError(f"[Sweep] study = {name!r} exists and {changed}; sweep it as before, "
-                        "or name another study")
+    study_checks.check_continues(study, spec)
     return study, storage
-
-
-def optimized_metric(study: optuna.Study, metric: str) -> str | None:
-    """The metric the study's trials were told, when not ``metric`` (else None): one study's
-    values must be one metric's, or its best (and the sampler) compares unlike numbers.
-    Each told trial keeps its run's metrics (``METRICS_ATTR``), so the first one tells."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        metrics = trial.user_attrs.get(METRICS_ATTR)
-        if not metrics or trial.value is None:
-            continue
-        if metric in metrics and math.isclose(metrics[metric], trial.value, rel_tol=1e-12):
-            return None
-        return next((name for name, value in metrics.items()
-                     if math.isclose(value, trial.value, rel_tol=1e-12)), "another metric")
-    return None
 
 
 def counted(trial: FrozenTrial) -> bool:

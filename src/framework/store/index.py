@@ -1,8 +1,9 @@
 """Finding earlier outputs of a task in the tracking store, by the runs' tags.
 
 A run that wrote a task's output carries ``output.<Task>`` (where), ``signature.<Task>`` (what
-made it) and ``manifest.<Task>`` (the digest of the manifest it published). An output counts
-only when it verifies and its manifest is still the one its run recorded.
+made it) and ``manifest.<Task>`` (the digest of the manifest it published). An output is
+reused only when it verifies and its manifest is still the one its run recorded; a plan's
+reason reads what made an earlier output from that recorded manifest alone (``earlier``).
 """
 
 from __future__ import annotations

@@ -14,10 +14,12 @@ from typing import Any, TextIO
 
 FORMATS = ("table", "csv", "json", "md")
 READABLE = 10  # a column that wraps is never folded narrower (unless its content is)
-# Characters a terminal acts on instead of showing: C0 controls but newline, DEL, C1, and the
-# bidirectional overrides that reorder what is shown ("Trojan Source"). A param, tag or config
-# value is anyone's text (a team server, a --set), so the table and md show them escaped.
-CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters a terminal acts on instead of showing: C0 controls but newline, DEL, C1, the
+# bidirectional marks and overrides that reorder what is shown ("Trojan Source"), invisible
+# zero-width ones and line separators. A param, tag or config value is anyone's text (a team
+# server, a --set), so the table and md show them escaped.
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                     "\u2066-\u2069\ufeff]")
 
 
 def cell(value: Any) -> str:
@@ -50,8 +52,9 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
         return Text(visible(cell(value)))
 
     class PipeAwareConsole(Console):
-        def on_broken_pipe(self) -> None:  # rich's own exits 1, a failed run's code: let the
-            raise BrokenPipeError(errno.EPIPE, "reader gone")  # command line give 141
+        # rich's own exits 1, a failed run's code: the command line answers a gone reader (141).
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(errno.EPIPE, "reader gone")
 
     console = PipeAwareConsole(file=stream or sys.stdout, soft_wrap=False)
     floors = {name: floor([visible(cell(row[i])) for row in rows], visible(name),
@@ -113,7 +116,12 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
     """``rows`` as csv, each cell quoted when it holds a comma, quote or line break (a reason
     like "deleted (purged, as mlflow gc does)" is one cell, not two)."""
     text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows([cell(v) for v in row] for row in rows)
+    minimal = csv.writer(text, lineterminator="\n")
+    # Before Python 3.11.9 a bare carriage return is not quoted with a "\n" line end.
+    every = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        cells = [cell(v) for v in row]
+        (every if any("\r" in c for c in cells) else minimal).writerow(cells)
     return text.getvalue().rstrip("\n")
 
 

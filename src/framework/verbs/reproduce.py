@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 from framework.config import file as config_file
 from framework.core.errors import UserError
 from framework.core.names import EFFECTIVE_CONFIG_ARTIFACT, GIT_DIFF_ARTIFACT
-from framework.verbs import common, records
+from framework.verbs import common, output, records
 
-# A commit id as GitState records it (SHA-1 or SHA-256, hex); a tag is anyone's text.
-COMMIT_ID = re.compile(r"[0-9a-f]{7,64}")
+# A commit id as GitState records it (a whole SHA-1 or SHA-256, hex); a tag is anyone's text.
+COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -118,7 +118,7 @@ def apply_diff(client: MlflowClient, run: Run, tree: Path) -> None:
                         f"{GIT_DIFF_ARTIFACT} artifact; it cannot be reproduced exactly")
     patch, notes = patch_of(diff)
     for note in notes:
-        print(f"note: not recorded, so not restored: {note}", flush=True)
+        print(f"note: not recorded, so not restored: {output.visible(note)}", flush=True)
     if patch.strip():
         (tree.parent / "run.patch").write_text(patch)
         git(tree, "apply", "--whitespace=nowarn", str(tree.parent / "run.patch"),

@@ -69,3 +69,19 @@ def test_a_child_whose_parent_is_not_listed_names_it_and_rare_columns_go_first()
         "Trainer.seed": [None, "0", "1"], "best.cv_accuracy_mean": [0.8, None, None],
         "cv_accuracy_mean": [None, 0.8, 0.7]})
     assert runs.ranked(frame) == ["Trainer.seed", "cv_accuracy_mean", "best.cv_accuracy_mean"]
+
+
+def test_csv_has_one_cell_per_column_whatever_a_value_holds():
+    import csv
+
+    rows = [["run", "why"], ["a1", "deleted (purged, as mlflow gc does)"], ["b2", "x\ry"],
+            ["c3", 'say "hi"\nagain']]
+    assert list(csv.reader(io.StringIO(output.csv_text(rows)), strict=True)) == rows
+
+
+@pytest.mark.parametrize("character", ["\x1b", "\x07", "\x9b", "\u202e", "\u2066", "\u061c",
+                                       "\u200b", "\u2028", "\ufeff"])
+def test_what_a_terminal_would_act_on_is_shown_escaped(character):
+    shown = output.visible(f"a{character}b\nc")
+    assert character not in shown
+    assert shown == "a" + character.encode("unicode_escape").decode() + "b\nc"
