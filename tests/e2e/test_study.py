@@ -17,6 +17,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from framework.search import study_checks
 from support.project import SEED_CONFIG, Project, copy_project, one_line_error
 
 CONFIG = SEED_CONFIG.replace('task="Prediction"', 'task=["Evaluator", "Prediction"]') + """
@@ -104,6 +105,10 @@ def test_the_study_run_holds_the_table_the_plots_and_the_best_trial(studied):
     assert scores[best] == max(scores.values())  # ties: the earliest trial
     assert parent.data.metrics["best.cv_accuracy_mean"] == scores[best]
     assert f"best: run {best}" in result.stdout
+    # The study records the metric its values are, for a later command to agree with.
+    storage = f"sqlite:///{project.root / 'mlruns' / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    assert summary.user_attrs[study_checks.METRIC_ATTR] == "cv_accuracy_mean"
 
 
 def test_a_rerun_continues_the_study_and_more_trials_extend_it(studied):
@@ -187,20 +192,28 @@ def test_a_bad_study_or_sweep_exits_2_before_any_run_or_study(project: Project, 
     assert not (project.root / "mlruns" / "optuna.db").exists()
 
 
-def test_a_named_study_whose_key_is_drawn_another_way_exits_2_before_any_run(project: Project):
-    """Optuna refuses a list where the study drew a range only once the trial is asked: the
-    check must come first, not as a traceback with a FAILED run and a trial left RUNNING."""
+def test_a_named_study_made_otherwise_exits_2_before_any_run(project: Project):
+    """A named study that exists must agree with the command before anything runs: one
+    study's values are one metric's (told roc_auc after accuracy, its best would compare
+    unlike numbers), and Optuna refuses a list where the study drew a range only once a trial
+    is asked (a traceback, a FAILED run and a trial left RUNNING)."""
     project.write_config(CONFIG)
     storage = f"sqlite:///{project.root / 'mlruns' / 'optuna.db'}"
     earlier = optuna.create_study(study_name="mine", storage=storage, direction="maximize")
+    earlier.set_user_attr(study_checks.METRIC_ATTR, "cv_accuracy_mean")
     earlier.enqueue_trial({"Trainer.estimator_params.alpha": 1.0})
     earlier.optimize(lambda t: t.suggest_float("Trainer.estimator_params.alpha", 0.01, 10.0,
                                                log=True), n_trials=1)
-    result = project.run("--sweep", "method=tpe", "--sweep", "study=mine", "--sweep",
-                         "trials=2", "--sweep", "Trainer.estimator_params.alpha=[0.5, 2.0]")
-    assert result.returncode == 2, result.stdout + result.stderr
+    named = ["--sweep", "method=tpe", "--sweep", "study=mine", "--sweep", "trials=2"]
+    metric = project.run(*named, "--sweep", "Trainer.estimator_params.alpha={ loguniform = "
+                         "[0.01, 10.0] }", "--sweep", "metric=cv_roc_auc_mean")
+    assert metric.returncode == 2, metric.stdout + metric.stderr
+    assert ("[Sweep] study = 'mine' exists and optimizes cv_accuracy_mean; metric = "
+            "'cv_roc_auc_mean' needs another study name") in one_line_error(metric)
+    kind = project.run(*named, "--sweep", "Trainer.estimator_params.alpha=[0.5, 2.0]")
+    assert kind.returncode == 2, kind.stdout + kind.stderr
     assert ("[Sweep] study = 'mine' exists and Trainer.estimator_params.alpha was drawn from "
-            "loguniform [0.01, 10.0], now from the list [0.5, 2.0]") in one_line_error(result)
+            "loguniform [0.01, 10.0], now from the list [0.5, 2.0]") in one_line_error(kind)
     assert project.all_runs() == []
     assert [t.state.name for t in optuna.load_study(study_name="mine", storage=storage
                                                     ).get_trials()] == ["COMPLETE"]
@@ -238,17 +251,3 @@ def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(pro
     assert f"nothing registered: run {gone} was deleted since" in result.stdout
     (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
     assert parent.info.status == "FINISHED"
-
-
-def test_a_named_study_refuses_another_metric_before_any_run(project: Project):
-    """One study's values are one metric's: told roc_auc after accuracy, its best (and the
-    progress line's) would compare unlike numbers."""
-    project.write_config(CONFIG)
-    named = [*SPACE, "--sweep", "study=mine", "--sweep", "trials=1"]
-    assert project.run(*named).returncode == 0
-    runs = len(project.all_runs())
-    result = project.run(*named, "--sweep", "metric=cv_roc_auc_mean")
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert ("[Sweep] study = 'mine' exists and optimizes cv_accuracy_mean; metric = "
-            "'cv_roc_auc_mean' needs another study name") in one_line_error(result)
-    assert len(project.all_runs()) == runs
