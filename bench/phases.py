@@ -124,7 +124,7 @@ HOOKS: dict[str, Callable[[ModuleType], None]] = {
     "framework.planning.planner": each(("code_digests", "  code digests (AST hashing)"),
                             ("input_digests", "  input digests (sha256 of raw files)"),
                             ("OutputIndex.find", "  reuse lookup: find"),
-                            ("OutputIndex.latest", "  reuse lookup: latest")),
+                            ("nearest", "  plan reasons: nearest earlier output")),
     "framework.core.gitinfo": each(("read_git_state", "  git state (GitPython)")),
     "framework.store.tracking": each(("ensure_experiment", "  get or create the experiment"),
                                ("log_metrics", "    task metrics (a new client per call)"),

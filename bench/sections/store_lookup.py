@@ -2,7 +2,7 @@
 
 One real runner run is the template; bench/lookup.py then clones its rows with SQL until the
 store holds each of ``--lookup-runs`` runs. At every level (1 run, then each count) a child
-process times ``OutputIndex.find`` per task (hit, first call, miss, latest; medians of
+process times ``OutputIndex.find`` per task (hit, first call, miss, earlier; medians of
 ``--lookup-calls`` warm calls) and the store opening, and the whole ``--dry-run`` is measured
 (median of ``dry_runs``) and checked to reuse every task. For scale, it also reports what
 creating a runner-like run through ``MlflowClient`` costs per run. (The helper doing the work
@@ -77,14 +77,14 @@ def render_lookup(found: dict[str, Any] | None) -> str:
         return ""
     lines = ["Reuse lookup, ms per task (median of warm calls; worst task), and the whole "
              "--dry-run", "",
-             "| runs in store | find, hit | find, first call | find, miss | latest | "
+             "| runs in store | find, hit | find, first call | find, miss | earlier | "
              "store open | dry-run s |", "|---:|---:|---:|---:|---:|---:|---:|"]
     for runs, level in found["levels"].items():
         tasks = level["tasks"].values()
         worst = {key: max(task[key] for task in tasks)
-                 for key in ("hit_ms", "hit_first_ms", "miss_ms", "latest_ms")}
+                 for key in ("hit_ms", "hit_first_ms", "miss_ms", "earlier_ms")}
         lines.append(f"| {int(runs):,} | {worst['hit_ms']:.1f} | {worst['hit_first_ms']:.1f} | "
-                     f"{worst['miss_ms']:.1f} | {worst['latest_ms']:.1f} | "
+                     f"{worst['miss_ms']:.1f} | {worst['earlier_ms']:.1f} | "
                      f"{level['store_open_ms']:.0f} | {level['dry_run']['wall_s']:.2f} |")
     lines.append(f"\nCreating a runner-like run through MlflowClient: "
                  f"{found['client_create_ms_per_run']:.1f} ms (the bench clones rows with SQL)")
