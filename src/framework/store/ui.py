@@ -75,11 +75,31 @@ def show_metrics(client: MlflowClient, experiment_id: str, metrics: Sequence[str
                        "columnWidths": dict.fromkeys(shown, METRIC_WIDTH)})
     tag = SHARED_VIEW_TAG_PREFIX + VIEW_KEY
     if client.get_experiment(experiment_id).tags.get(tag) != view:
-        client.set_experiment_tag(experiment_id, tag, view)
+        set_tag(client, experiment_id, tag, view)
 
 
 def mark_training_experiment(client: MlflowClient, experiment_id: str) -> None:
     """Tag the experiment as model development unless it already says what it is."""
     experiment = client.get_experiment(experiment_id)
     if EXPERIMENT_KIND_TAG not in experiment.tags:
-        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, KIND)
+        set_tag(client, experiment_id, EXPERIMENT_KIND_TAG, KIND)
+
+
+# MLflow sets an experiment tag by looking it up, then inserting it, without a lock: runners
+# starting together in a new experiment both insert, and the slower breaks the tags table's
+# key (sqlite: "UNIQUE constraint failed: experiment_tags.…", PostgreSQL: "experiment_tag_pk").
+TAG_RACE_MARKERS = ("UNIQUE constraint failed: experiment_tags.", '"experiment_tag_pk"')
+
+
+def lost_tag_race(error: Exception) -> bool:
+    """True when ``error`` is another runner having inserted the same experiment tag first."""
+    return any(marker in str(error) for marker in TAG_RACE_MARKERS)
+
+
+def set_tag(client: MlflowClient, experiment_id: str, key: str, value: str) -> None:
+    """``set_experiment_tag``, made again (then finding the row) when another runner set the
+    same tag at the same moment."""
+    from framework.store.connection import retrying
+
+    retrying(lambda: client.set_experiment_tag(experiment_id, key, value),
+             f"tagging experiment {experiment_id}", client.tracking_uri, lost_race=lost_tag_race)
