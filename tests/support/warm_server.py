@@ -112,12 +112,6 @@ def preload() -> None:
         environ.__getitem__ = get  # type: ignore[method-assign]
     PRELOAD_ENVIRONMENT.update((k, v) for k, v in os.environ.items() if before.get(k) != v
                                and k != TELEMETRY_SESSION)
-    # What MLflow builds the first time a process saves a model: the map of installed
-    # distributions to their modules (it reads every one's file list). The sweep's warm-up
-    # (framework/experiment/sweep_warm.py) loads it before forking workers for the same reason.
-    from mlflow.utils.requirements_utils import _init_packages_to_modules_map
-
-    _init_packages_to_modules_map()
     if "luigi" in sys.modules:  # it would have read a configuration before the run set one
         raise SystemExit("warm_server: a preloaded module imported luigi")
     # A fork copies no thread, and maybe a lock one held. Only Python's threads are counted;

@@ -158,9 +158,12 @@ def track_and_execute(config: config_file.ExperimentConfig, registry: dict[str, 
     from framework.experiment import recording, run_summary, scoring, trial_run
     from framework.planning.planner import render
     from framework.search import pruning
-    from framework.store import tracking, ui
+    from framework.store import models, tracking, ui
     from framework.task.context import RunContext, activate
 
+    if any(getattr(registry.get(d.task), "model_folder", None)
+           for d in decisions if d.action == "run"):
+        models.check_only_unproven_requirements()
     git = read_git_state(project_root, (config.path,))
     tags = {TASK_TAG: ",".join(config.run.tasks), **recording.source_tags(),
             **(git.tags() if git else {}), **(trial_run.tags(trial) if trial else {})}

@@ -55,17 +55,57 @@ def create(client: MlflowClient, run_id: str, what: str, folder: Path, final_fol
 
 def load_model_saving() -> None:
     """Load now, once for this process and the processes it forks afterwards, what MLflow
-    loads the first time a process saves a model in any flavor: ``mlflow.pyfunc``, and the map
-    of installed packages it checks the model's requirements against (it reads every installed
-    distribution's file list: about 0.3 s). MLflow has no public way to build that map; without
-    this private one, it is not built here and the first save builds it, as it always did."""
+    loads the first time a process saves a model in any flavor (``mlflow.pyfunc``), and have
+    its requirement check look up only what it must (``check_only_unproven_requirements``)."""
     import mlflow.pyfunc  # noqa: F401
 
+    check_only_unproven_requirements()
+
+
+def check_only_unproven_requirements() -> None:
+    """Have MLflow's model saving warn only of requirements the installed packages may not
+    meet. MLflow compares every pip requirement of a model with the installed packages, and to
+    find them it first maps every installed distribution's files (about 0.3 s, once per
+    process). A requirement pinned to the version installed here, as the Trainer writes
+    them, is met by definition: it is dropped from that check, found by its distribution's
+    name (a few milliseconds). Any other requirement is checked as before, so the warning
+    says what it always said. MLflow has no public way to do this; if its private hook moves,
+    nothing changes and the check runs whole."""
     try:
-        from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+        from mlflow.utils import environment
     except ImportError:
         return
-    _init_packages_to_modules_map()
+    check = getattr(environment, "warn_dependency_requirement_mismatches", None)
+    if check is None or getattr(check, "unproven_only", False):
+        return
+
+    def warn_of_unproven(model_requirements: list[str]) -> None:
+        unproven = [line for line in model_requirements if not _installed(line)]
+        if unproven:
+            check(unproven)
+
+    warn_of_unproven.unproven_only = True  # type: ignore[attr-defined]
+    environment.warn_dependency_requirement_mismatches = warn_of_unproven
+
+
+def _installed(requirement: str) -> bool:
+    """Whether ``requirement`` (a pip requirement line) is a plain ``name==version`` that the
+    distribution installed under that name meets."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:  # a path or a URL: MLflow skips it too
+        return False
+    pins = list(parsed.specifier)
+    if parsed.marker or parsed.extras or parsed.url or len(pins) != 1 or pins[0].operator != "==":
+        return False
+    try:
+        return parsed.specifier.contains(metadata.version(parsed.name), prereleases=True)
+    except metadata.PackageNotFoundError:
+        return False
 
 
 def finalize(client: MlflowClient, model_id: str, ok: bool) -> None:
