@@ -35,7 +35,7 @@ def warm_up(config: config_file.ExperimentConfig, decisions: Sequence[Decision],
             registry: dict[str, type[RunTask]], project_root: Path) -> None:
     """Load what a configuration like ``config`` (planned as ``decisions``) loads the first
     time it runs in a process: the modules the code of its tasks that run imports (lazily
-    too), MLflow's model-saving check, the dataset entries it records, and matplotlib, which
+    too), MLflow's model-saving code, the dataset entries it records, and matplotlib, which
     the report's ``sweep.png`` needs in any case."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -69,8 +69,9 @@ def check_only_unproven_requirements() -> None:
     process). A requirement pinned to the version installed here, as the Trainer writes
     them, is met by definition: it is dropped from that check, found by its distribution's
     name (a few milliseconds). Any other requirement is checked as before, so the warning
-    says what it always said. MLflow has no public way to do this; if its private hook moves,
-    nothing changes and the check runs whole."""
+    says what it always said, also to other code of this process (a notebook using the
+    Python API). MLflow has no public way to do this; if its private hook moves, nothing
+    changes and the check runs whole."""
     try:
         from mlflow.utils import environment
     except ImportError:
