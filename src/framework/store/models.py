@@ -69,9 +69,8 @@ def check_only_unproven_requirements() -> None:
     process). A requirement pinned to the version installed here, as the Trainer writes
     them, is met by definition: it is dropped from that check, found by its distribution's
     name (a few milliseconds). Any other requirement is checked as before, so the warning
-    says what it always said, also to other code of this process (a notebook using the
-    Python API). MLflow has no public way to do this; if its private hook moves, nothing
-    changes and the check runs whole."""
+    says what it always said, also to other code of this process. MLflow has no public way
+    to do this; if its private hook moves, nothing changes and the check runs whole."""
     try:
         from mlflow.utils import environment
     except ImportError:
@@ -91,21 +90,20 @@ def check_only_unproven_requirements() -> None:
 
 def _installed(requirement: str) -> bool:
     """Whether ``requirement`` (a pip requirement line) is a plain ``name==version`` that the
-    distribution installed under that name meets."""
+    distribution installed under that name meets. False whenever that is not plain: the line
+    then goes to MLflow's own check, which never fails a save (a warning at most)."""
     from importlib import metadata
 
-    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.requirements import Requirement
 
     try:
         parsed = Requirement(requirement)
-    except InvalidRequirement:  # a path or a URL: MLflow skips it too
-        return False
-    pins = list(parsed.specifier)
-    if parsed.marker or parsed.extras or parsed.url or len(pins) != 1 or pins[0].operator != "==":
-        return False
-    try:
-        return parsed.specifier.contains(metadata.version(parsed.name), prereleases=True)
-    except metadata.PackageNotFoundError:
+        pins = list(parsed.specifier)
+        if (parsed.marker or parsed.extras or parsed.url or len(pins) != 1
+                or pins[0].operator != "=="):
+            return False
+        return parsed.specifier.contains(metadata.version(parsed.name))
+    except Exception:  # a path or URL, a distribution not installed, broken metadata
         return False
 
 
