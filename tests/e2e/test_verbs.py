@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from support.project import Project, one_line_error
-from support.verbs import as_json, commit, new_run, ok, small_project
+from support.project import Project, copy_project, one_line_error
+from support.verbs import as_json, commit, new_run, ok
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Store:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Store:
-    project = small_project(tmp_path_factory.mktemp("verbs") / "project", titanic_dir)
+    project = copy_project(tmp_path_factory.mktemp("verbs") / "project", titanic_dir)
     a = new_run(project)
     b = new_run(project, "--set", "Trainer.seed=1")
     out = ok(project.run("--sweep", "Evaluator.seed=[3,4]"))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support.project import Project, task_lines
-from support.verbs import as_json, new_run, new_sweep, ok, small_project
+from support.project import Project, copy_project, task_lines
+from support.verbs import as_json, new_run, new_sweep, ok
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Store:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Store:
-    project = small_project(tmp_path_factory.mktemp("gc") / "project", titanic_dir)
+    project = copy_project(tmp_path_factory.mktemp("gc") / "project", titanic_dir)
     a = new_run(project)
     b = new_run(project, "--set", "Trainer.seed=1", "--set", 'RunConfig.register_model="gb"')
     c = new_run(project, "--set", "Trainer.seed=2")
@@ -152,7 +152,7 @@ class Sweeps:
 
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Sweeps:
-    project = small_project(tmp_path_factory.mktemp("gc-sweeps") / "project", titanic_dir)
+    project = copy_project(tmp_path_factory.mktemp("gc-sweeps") / "project", titanic_dir)
     return Sweeps(project, [new_sweep(project, *GRID), new_sweep(project, *GRID)],
                   [new_sweep(project, *STUDY, "--sweep", f"trials={trials}") for trials in (2, 3)])
 

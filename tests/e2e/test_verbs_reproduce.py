@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from support.project import Project, one_line_error
-from support.verbs import new_run, new_sweep, small_project
+from support.project import Project, copy_project, one_line_error
+from support.verbs import new_run, new_sweep
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Store:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, titanic_dir: Path) -> Store:
-    project = small_project(tmp_path_factory.mktemp("reproduce") / "project", titanic_dir)
+    project = copy_project(tmp_path_factory.mktemp("reproduce") / "project", titanic_dir)
     a = new_run(project)
     pinned = new_run(project, "--set", f'PathConfig.Trainer="runs:/{a}"', "--set",
                      "Trainer.seed=1", "--accept-pin", "Trainer")

@@ -7,7 +7,8 @@ example datasets under ``examples/``. The copy is made
 from a template built once per test process (files, ``mlruns/``, a git repo with one commit),
 so a test pays one directory copy, not a copy plus three git commands. The template is made
 cheap where nothing a test checks depends on it: its luigi.toml fits 20 trees instead of 200
-(``Project.use_shipped_config`` puts the shipped file back, for tests of the shipped results),
+and cross-validates on 2 folds instead of 5 (``Project.use_shipped_config`` puts the shipped
+file back, for tests of the shipped results),
 its ``src/`` is compiled to bytecode and its store exists already, created by the runner's own
 ``open_store`` (``Project.remove_store`` for tests of a missing store).
 """
@@ -52,8 +53,8 @@ seed=0
 [Prediction]
 """
 SHIPPED_CONFIG = (REPO / "luigi.toml").read_text(encoding="utf-8")
-# The template's one change to the shipped experiment: a tenth of the trees.
-TEMPLATE_TREES = ("n_estimators = 200", "n_estimators = 20")
+# The template's changes to the shipped experiment: a tenth of the trees, 2 folds.
+TEMPLATE_EDITS = (("n_estimators = 200", "n_estimators = 20"), ("folds = 5", "folds = 2"))
 # Variables from the developer's shell that would point the copy at another store or config.
 LEAKING_VARIABLES = ("MLFLOW_TRACKING_URI", "LUIGI_CONFIG_PATH", "LUIGI_CONFIG_PARSER")
 
@@ -228,9 +229,11 @@ def _make_project(destination: Path, data: Path) -> None:
     for name in RAW_FILES:
         shutil.copy2(data / name, destination / "input" / name)
     config = destination / "luigi.toml"
-    shipped, cheap = TEMPLATE_TREES
-    assert shipped in SHIPPED_CONFIG, f"luigi.toml no longer says {shipped!r}"
-    config.write_text(SHIPPED_CONFIG.replace(shipped, cheap), encoding="utf-8")
+    text = SHIPPED_CONFIG
+    for shipped, cheap in TEMPLATE_EDITS:
+        assert shipped in text, f"luigi.toml no longer says {shipped!r}"
+        text = text.replace(shipped, cheap)
+    config.write_text(text, encoding="utf-8")
     project = Project(destination)
     project.git("init", "-q", "-b", "main")
     project.commit("initial")

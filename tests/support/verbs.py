@@ -1,29 +1,13 @@
-"""Helpers for the verb tests: a small Titanic project (2 folds, 20 trees) and its runs."""
+"""Helpers for the verb tests: making runs in a project copy and reading what the verbs print."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
-from support.project import Project, copy_project
-
-SMALL = (("folds = 5", "folds = 2"),)  # and the template's 20 trees
-
-
-def small_project(folder: Path, data: Path) -> Project:
-    """The template's experiment with 2 folds, committed."""
-    project = copy_project(folder, data)
-    config = project.root / "luigi.toml"
-    text = config.read_text()
-    for old, new in SMALL:
-        assert old in text
-        text = text.replace(old, new)
-    config.write_text(text)
-    commit(project, "small")
-    return project
+from support.project import Project
 
 
 def commit(project: Project, message: str) -> None:
