@@ -132,6 +132,10 @@ def test_processes_creating_one_postgres_storage_together_all_open_it():
     from framework.search.storage import open_storage
 
     require_postgres()
+    # Opened once here first, so that every module opening one needs is loaded before the
+    # fork: the processes then race on the creation itself, not on their imports.
+    with postgres_database("runner_study_warm") as url:
+        open_storage(url.replace("postgresql://", "postgresql+psycopg://"))
     for _ in range(2):  # a fresh database each round: the race is lost at random
         with postgres_database("runner_study_race") as url:
             url = url.replace("postgresql://", "postgresql+psycopg://")

@@ -22,6 +22,9 @@ ROUNDS = 2  # a fresh storage each round: the race is lost at random
 
 
 def test_processes_creating_one_sqlite_storage_together_all_open_it(tmp_path: Path):
+    # Opened once here first, so that every module opening one needs is loaded before the
+    # fork: the processes then race on the creation itself, not on their imports.
+    storage.open_storage(f"sqlite:///{tmp_path / 'warm' / storage.STORAGE_FILE}")
     for round_ in range(ROUNDS):
         url = f"sqlite:///{tmp_path / str(round_) / storage.STORAGE_FILE}"
         assert race(partial(storage.open_storage, url), PROCESSES) == ["ok"] * PROCESSES
