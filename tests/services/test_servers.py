@@ -5,7 +5,8 @@ up` each test runs the service's very compose `command` and `environment` as a l
 (tests/support/servers.py changes only the bind address and the port), in a temporary project
 folder,
 and talks to it over HTTP. What this cannot check is Docker's side: the image build, the mount
-and the port publishing.
+and the port publishing. The `mlflow` service over a runner's store is tested in test_ui.py
+(its routes, hosts and artifacts) and test_browser.py (the pages).
 """
 
 from __future__ import annotations
@@ -26,22 +27,9 @@ from support.servers import (
     running_service,
 )
 
-QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true"}
-
 
 def _get_json(url: str, headers: dict[str, str] | None = None) -> dict:
     status, body = http("GET", url, headers=headers)
-    assert status == 200, (url, status, body[:500])
-    return json.loads(body)
-
-
-def _post_json(url: str, payload: dict) -> dict:
-    status, body = http(
-        "POST",
-        url,
-        body=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-    )
     assert status == 200, (url, status, body[:500])
     return json.loads(body)
 
@@ -76,65 +64,6 @@ def test_compose_file_publishes_on_loopback_only() -> None:
     assert "profiles" not in compose["services"]["mlflow"]
     assert compose_environment("mlflow") == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
                                              "MLFLOW_DISABLE_TELEMETRY": "true"}
-
-
-def _populate_store(project: Path) -> tuple[str, str]:
-    """One finished run with a param and an artifact, logged straight into the sqlite store."""
-    from mlflow.tracking import MlflowClient
-
-    mlruns = project / "mlruns"
-    client = MlflowClient(f"sqlite:///{mlruns / 'mlflow.db'}")
-    experiment_id = client.create_experiment(
-        "servers-test", artifact_location=str(mlruns / "servers-test")
-    )
-    run_id = client.create_run(experiment_id).info.run_id
-    client.log_param(run_id, "alpha", "0.5")
-    note = project / "note.txt"
-    note.write_text("logged before the server started\n", encoding="utf-8")
-    client.log_artifact(run_id, str(note), artifact_path="reports")
-    client.set_terminated(run_id)
-    return experiment_id, run_id
-
-
-def test_mlflow_service_serves_the_project_store(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in QUIET_MLFLOW.items():
-        monkeypatch.setenv(name, value)
-    experiment_id, run_id = _populate_store(project)
-    api = "/api/2.0/mlflow"
-
-    with running_service("mlflow", project, extra_env=QUIET_MLFLOW, ready_path="/health") as url:
-        status, page = http("GET", f"{url}/", headers={"Host": "localhost:5000"})
-        assert status == 200
-        assert b"<html" in page  # the UI itself, as a browser on the published port gets it
-
-        experiment = _get_json(f"{url}{api}/experiments/get-by-name?experiment_name=servers-test")
-        assert experiment["experiment"]["experiment_id"] == experiment_id
-        # Stored as an absolute path: why compose mounts the project at the same path.
-        assert experiment["experiment"]["artifact_location"] == str(
-            project / "mlruns" / "servers-test"
-        )
-
-        runs = _post_json(f"{url}{api}/runs/search", {"experiment_ids": [experiment_id]})["runs"]
-        assert [run["info"]["run_id"] for run in runs] == [run_id]
-        assert runs[0]["info"]["status"] == "FINISHED"
-        assert {"key": "alpha", "value": "0.5"} in runs[0]["data"]["params"]
-
-        listing = _get_json(f"{url}{api}/artifacts/list?run_id={run_id}&path=reports")
-        assert [(f["path"], f["is_dir"]) for f in listing["files"]] == [("reports/note.txt", False)]
-
-        # The route the UI uses for runs whose artifact_uri is a local path. The proxied
-        # /api/2.0/mlflow-artifacts/artifacts/... route serves ./mlartifacts, not these files.
-        query = urllib.parse.urlencode({"path": "reports/note.txt", "run_uuid": run_id})
-        status, body = http("GET", f"{url}/get-artifact?{query}")
-        assert (status, body) == (200, b"logged before the server started\n")
-
-        # --allowed-hosts: the compose service name passes, anything else is refused.
-        probe = f"{url}{api}/experiments/get-by-name?experiment_name=servers-test"
-        assert http("GET", probe, headers={"Host": "mlflow:5000"})[0] == 200
-        assert http("GET", probe, headers={"Host": "localhost:5000"})[0] == 200
-        assert http("GET", probe, headers={"Host": "evil.example:5000"})[0] == 403
 
 
 def test_luigid_service_serves_visualiser_and_api(project: Path) -> None:

@@ -78,6 +78,9 @@ def test_the_experiment_is_found_by_name(served: Served):
     assert experiment["experiment"]["lifecycle_stage"] == "active"
     (run,) = served.project.runs()
     assert experiment["experiment"]["experiment_id"] == run.info.experiment_id
+    # Stored as an absolute path: why compose mounts the project at the same path.
+    location = Path(experiment["experiment"]["artifact_location"])
+    assert location.is_absolute() and location.is_relative_to(served.project.root / "mlruns")
 
 
 def test_runs_search_shows_the_finished_run_with_params_and_metrics(served: Served):
@@ -115,10 +118,15 @@ def test_get_artifact_returns_the_submission(served: Served):
     assert body == on_disk.read_bytes()
 
 
-def test_the_ui_root_page_answers(served: Served):
-    status, page = http("GET", f"{served.url}/")
+def test_the_ui_root_page_answers_on_the_hosts_the_command_allows(served: Served):
+    status, page = http("GET", f"{served.url}/", headers={"Host": "localhost:5000"})
     assert status == 200
-    assert b"<html" in page.lower()
+    assert b"<html" in page.lower()  # the UI itself, as a browser on the published port gets it
+    # --allowed-hosts: the compose service name passes, anything else is refused.
+    probe = f"{served.url}{API}/experiments/get-by-name?experiment_name=titanic"
+    assert http("GET", probe, headers={"Host": "mlflow:5000"})[0] == 200
+    assert http("GET", probe, headers={"Host": "localhost:5000"})[0] == 200
+    assert http("GET", probe, headers={"Host": "evil.example:5000"})[0] == 403
 
 
 def test_the_experiment_tells_the_ui_it_is_model_training(served: Served):
