@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import compileall
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -239,11 +240,31 @@ def _make_project(destination: Path, data: Path) -> None:
     project.commit("initial")
     # Every copy would otherwise compile the engine again on its first run (.pyc is ignored).
     compileall.compile_dir(destination / "src", quiet=1)
-    subprocess.run([sys.executable, "-c", "import sys; from framework.store.connection import "
-                    "open_store; open_store(sys.argv[1])", project.tracking_uri],
-                   cwd=destination, env=project.env(PYTHONPATH=str(destination / "src")),
-                   check=True, capture_output=True)
+    _create_store(project.tracking_uri)
     (destination / "mlruns" / "mlflow.db.lock").unlink()  # each run makes its own
+
+
+def _create_store(tracking_uri: str) -> None:
+    """The store at ``tracking_uri``, created by the runner's own ``open_store`` in a fork of
+    this process, which has imported MLflow already (a fresh interpreter would spend 2 CPU-s
+    more importing it again), and whose store and engine are gone with it."""
+    with tempfile.TemporaryFile() as log:
+        process = multiprocessing.get_context("fork").Process(
+            target=_open_store_quietly, args=(tracking_uri, log.fileno()))
+        process.start()
+        process.join()
+        if process.exitcode != 0:
+            log.seek(0)
+            raise RuntimeError(f"open_store({tracking_uri}) failed in the template:\n"
+                               f"{log.read().decode(errors='replace')}")
+
+
+def _open_store_quietly(tracking_uri: str, log: int) -> None:
+    from framework.store.connection import open_store
+
+    os.dup2(log, 1)  # MLflow's "Creating initial MLflow database tables" lines
+    os.dup2(log, 2)
+    open_store(tracking_uri)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
