@@ -1,28 +1,33 @@
-"""The MLflow UI as a person sees it: pages rendered by headless Chromium, after their JavaScript.
+"""The MLflow UI over the runner's runs: the pages a person sees, rendered by headless Chromium
+after their JavaScript, and the REST routes those pages ask for.
 
-A fresh run and a fully reused run of the seed config (Evaluator + Prediction), the compose
-file's ``mlflow server`` command over their store (tests/support/servers.py), and Chromium
-loading the links the runner prints. Assertions are on the rendered DOM (``--dump-dom``);
+A fresh run and a fully reused run of the seed config (Evaluator + Prediction), then the compose
+file's ``mlflow server`` command over their store (tests/support/servers.py), then Chromium
+loading the links the runner prints, and MLflow's REST API and UI routes checked against what the
+runner wrote. Page assertions are on the rendered DOM (``--dump-dom``);
 every page is also saved as a PNG under this module's temp folder (see docs/development.md,
 "Screenshots of the UI").
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
 from support.project import SEED_CONFIG, Project, copy_project
-from support.servers import running_service
+from support.servers import http, running_service
 
 ROOTS = ("--task", "Evaluator", "--task", "Prediction")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
@@ -34,6 +39,8 @@ BUDGETS_MS = (15_000, 30_000, 60_000)
 MODE = "workflowType=machine_learning"
 LINK = re.compile(r"https?://\S+")
 MODEL = "titanic-RidgeClassifier"  # <experiment>-<estimator class>: the seed config's model
+API = "/api/2.0/mlflow"
+TASK_FOLDERS = ("Preprocessor", "Trainer", "Evaluator", "Prediction")
 
 
 def chromium() -> str:
@@ -213,3 +220,90 @@ def test_the_models_tab_names_models_for_what_they_are(site: Site):
     text = text_of(site.show(link, "models", MODEL))
     assert_model_training_mode(text)
     assert f"{MODEL} Ready" in text and "Trainer Ready" not in text
+
+
+# The REST routes the pages ask for, on the same server.
+
+
+def get_json(url: str) -> dict:
+    status, body = http("GET", url)
+    assert status == 200, (url, status, body[:500])
+    return json.loads(body)
+
+
+def as_dict(entries: list[dict]) -> dict:
+    """MLflow's ``[{"key": k, "value": v}, ...]`` lists as a mapping."""
+    return {entry["key"]: entry["value"] for entry in entries}
+
+
+def experiment_json(site: Site) -> dict:
+    return get_json(f"{site.url}{API}/experiments/get-by-name?experiment_name=titanic")[
+        "experiment"]
+
+
+def searched_runs(site: Site) -> dict[str, dict]:
+    """The experiment's runs as the runs table's runs/search request returns them, by id."""
+    status, body = http("POST", f"{site.url}{API}/runs/search",
+                        body=json.dumps({"experiment_ids": [site.experiment_id]}).encode(),
+                        headers={"Content-Type": "application/json"})
+    assert status == 200, body[:500]
+    return {run["info"]["run_id"]: run for run in json.loads(body)["runs"]}
+
+
+def test_the_experiment_is_found_by_name_and_tells_the_ui_it_is_model_training(site: Site):
+    experiment = experiment_json(site)
+    assert (experiment["name"], experiment["lifecycle_stage"]) == ("titanic", "active")
+    assert experiment["experiment_id"] == site.experiment_id
+    assert as_dict(experiment["tags"])["mlflow.experimentKind"] == "custom_model_development"
+    # Stored as an absolute path: why compose mounts the project at the same path.
+    location = Path(experiment["artifact_location"])
+    assert location.is_absolute() and location.is_relative_to(site.project.root / "mlruns")
+
+
+def test_runs_search_shows_both_finished_runs_with_params_metrics_datasets_and_source(
+        site: Site):
+    runs = searched_runs(site)
+    assert set(runs) == {site.fresh_id, site.reused_id}
+    client = MlflowClient(site.project.tracking_uri)
+    for run_id, run in runs.items():
+        assert run["info"]["status"] == "FINISHED"
+        assert as_dict(run["data"]["params"])["Trainer.seed"] == "0"
+        assert as_dict(run["data"]["metrics"]) == client.get_run(run_id).data.metrics
+        names = sorted(entry["dataset"]["name"] for entry in run["inputs"]["dataset_inputs"])
+        assert names == ["test.csv", "train.csv"]
+        tags = as_dict(run["data"]["tags"])
+        assert tags["mlflow.source.name"].endswith("src/runner.py")
+        assert tags["git.dirty"] == "false"
+    assert as_dict(runs[site.fresh_id]["data"]["tags"])["reused"] == ""
+    assert as_dict(runs[site.fresh_id]["data"]["metrics"])["cv_accuracy_mean"] > 0.5
+
+
+def test_artifacts_list_shows_every_task_folder_and_the_config(site: Site):
+    listing = get_json(f"{site.url}{API}/artifacts/list?run_id={site.fresh_id}")
+    folders = {item["path"] for item in listing["files"] if item["is_dir"]}
+    assert {*TASK_FOLDERS, "config"} <= folders
+    plots = get_json(f"{site.url}{API}/artifacts/list?run_id={site.fresh_id}&path=Evaluator")
+    assert {"Evaluator/confusion_matrix.png", "Evaluator/roc_curve.png"} <= {
+        item["path"] for item in plots["files"]}
+
+
+def test_get_artifact_returns_the_submission(site: Site):
+    query = urllib.parse.urlencode({"path": "Prediction/submission.csv",
+                                    "run_uuid": site.fresh_id})
+    status, body = http("GET", f"{site.url}/get-artifact?{query}")
+    assert status == 200, body[:500]
+    submission = pd.read_csv(io.BytesIO(body))
+    assert list(submission.columns)[-1] == "Survived" and len(submission) == 418
+    run = MlflowClient(site.project.tracking_uri).get_run(site.fresh_id)
+    assert body == (Path(run.info.artifact_uri) / "Prediction" / "submission.csv").read_bytes()
+
+
+def test_the_ui_root_page_answers_on_the_hosts_the_command_allows(site: Site):
+    status, page = http("GET", f"{site.url}/", headers={"Host": "localhost:5000"})
+    assert status == 200
+    assert b"<html" in page.lower()  # the UI itself, as a browser on the published port gets it
+    # --allowed-hosts: the compose service name passes, anything else is refused.
+    probe = f"{site.url}{API}/experiments/get-by-name?experiment_name=titanic"
+    assert http("GET", probe, headers={"Host": "mlflow:5000"})[0] == 200
+    assert http("GET", probe, headers={"Host": "localhost:5000"})[0] == 200
+    assert http("GET", probe, headers={"Host": "evil.example:5000"})[0] == 403

@@ -5,8 +5,8 @@ up` each test runs the service's very compose `command` and `environment` as a l
 (tests/support/servers.py changes only the bind address and the port), in a temporary project
 folder,
 and talks to it over HTTP. What this cannot check is Docker's side: the image build, the mount
-and the port publishing. The `mlflow` service over a runner's store is tested in test_ui.py
-(its routes, hosts and artifacts) and test_browser.py (the pages).
+and the port publishing. The `mlflow` service over a runner's store is tested in test_browser.py
+(its pages, routes, hosts and artifacts).
 """
 
 from __future__ import annotations
