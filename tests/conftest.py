@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from support import warm
+
 # Older test modules import these from conftest; ``support.project`` is their home.
 from support.project import (  # noqa: F401
     RAW_FILES,
@@ -31,6 +33,13 @@ def pytest_configure(config: pytest.Config) -> None:
     never comes (and the runner rightly keeps an ignored SIGINT ignored)."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # pytest-xdist's controller, before it starts its workers: one warm server for all of them.
+    if (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
+            and not warm.COLD):
+        # Every run is made during a test, and libraries read PYTEST_CURRENT_TEST on import
+        # (MLflow's telemetry is off under pytest): as the per-process server started in a test
+        # has it, so has this one.
+        warm.start_shared(Project(REPO).env(PYTEST_CURRENT_TEST="warm server (xdist)"))
 
 
 @pytest.fixture(scope="session")

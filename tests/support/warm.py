@@ -1,9 +1,11 @@
 """Running ``python src/runner.py`` in a fork of a warm interpreter (``support/warm_server.py``).
 
-One server per test process, started in the background by the first project copy, so its
-imports overlap the test's setup. ``start`` is ``subprocess.Popen`` for the runner and ``run``
-is ``subprocess.run``: the same arguments, environment and working folder, stdout and stderr
-on pipes this process reads, and a real process's pid, exit code and signals.
+One server per test run: under pytest-xdist the controller starts it (``start_shared``) before
+its workers exist and they all use it; in a single test process the first project copy starts
+it in the background, so its imports overlap the test's setup. ``start`` is
+``subprocess.Popen`` for the runner and ``run`` is ``subprocess.run``: the same arguments,
+environment and working folder, stdout and stderr on pipes this process reads, and a real
+process's pid, exit code and signals.
 ``TESTS_COLD_RUNNER=1`` runs every runner as a fresh interpreter instead, to rule the server
 out when a test fails.
 """
@@ -36,6 +38,8 @@ SERVER = Path(__file__).with_name("warm_server.py")
 COLD = os.environ.get("TESTS_COLD_RUNNER") == "1"
 # A file to append each run that could not start warm to, and why (TESTS_WARM_LOG=path).
 LOG = os.environ.get("TESTS_WARM_LOG", "")
+# The folder of the server the xdist controller started for its workers (set for them).
+SHARED = "TESTS_WARM_SHARED"
 _lock = threading.Lock()
 _server: dict[str, Any] = {}  # pid of this process, server process, socket path, read, modules
 # CPU seconds of the runs this process had the server make (their workers' included): a
@@ -198,22 +202,44 @@ def run(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float
     return subprocess.CompletedProcess(list(argv), process.wait(), stdout, stderr)
 
 
+def start_shared(env: Mapping[str, str]) -> None:
+    """Start the server for the test processes this one starts next (the xdist controller's
+    workers, which inherit ``SHARED``): one server's imports instead of one per worker."""
+    scratch, process = _launch(env)
+    os.environ[SHARED] = scratch
+    atexit.register(_stop, process, scratch)
+
+
 def prepare(env: Mapping[str, str]) -> None:
-    """Start this process's server in the background, unless it runs already."""
+    """Start this process's server in the background, unless it runs already or a shared
+    one serves this process."""
     with _lock:
         if _server.get("pid") == os.getpid():
             return
-        scratch = tempfile.mkdtemp(prefix="warm-python-")
-        # What the runner puts in the environment before it imports MLflow or GitPython,
-        # which read some of it on import (framework/config/file.py). No PYTHONPATH: each
-        # run's is put on its sys.path as the interpreter would.
-        env = {**ENV_DEFAULTS, **{k: v for k, v in env.items() if k != "PYTHONPATH"}}
-        path = os.path.join(scratch, "server.sock")
-        process = subprocess.Popen([sys.executable, str(SERVER), path, scratch], cwd=scratch,
-                                   env=dict(env), stdout=subprocess.PIPE, text=True)
         _server.clear()
-        _server.update(pid=os.getpid(), process=process, path=path)
+        if os.environ.get(SHARED):
+            _server.update(pid=os.getpid(), path=os.path.join(os.environ[SHARED], SOCKET))
+            return
+        scratch, process = _launch(env)
+        _server.update(pid=os.getpid(), process=process, path=os.path.join(scratch, SOCKET))
         atexit.register(_stop, process, scratch)
+
+
+SOCKET, HELLO = "server.sock", "hello.json"  # in the server's scratch folder
+
+
+def _launch(env: Mapping[str, str]) -> tuple[str, subprocess.Popen[str]]:
+    """(its scratch folder, a new server process), which writes its hello line to ``HELLO``."""
+    scratch = tempfile.mkdtemp(prefix="warm-python-")
+    # What the runner puts in the environment before it imports MLflow or GitPython,
+    # which read some of it on import (framework/config/file.py). No PYTHONPATH: each
+    # run's is put on its sys.path as the interpreter would.
+    env = {**ENV_DEFAULTS, **{k: v for k, v in env.items() if k != "PYTHONPATH"}}
+    with open(os.path.join(scratch, HELLO), "w") as hello:
+        process = subprocess.Popen([sys.executable, str(SERVER), os.path.join(scratch, SOCKET),
+                                    scratch], cwd=scratch, env=dict(env), stdout=hello,
+                                   text=True)
+    return scratch, process
 
 
 def _ready(env: Mapping[str, str]) -> dict[str, Any]:
@@ -221,15 +247,21 @@ def _ready(env: Mapping[str, str]) -> dict[str, Any]:
     holds, once it listens (the first call waits for its imports)."""
     prepare(env)
     with _lock:
-        process = _server["process"]
-        assert isinstance(process, subprocess.Popen)
         if "read" not in _server:
-            line = process.stdout.readline() if process.stdout else ""
-            if not line.startswith("{"):
-                raise RuntimeError(f"the warm runner server did not start ({line!r}, exit "
-                                   f"{process.poll()}); TESTS_COLD_RUNNER=1 runs without it")
-            _server.update(json.loads(line))
+            _server.update(_hello(Path(_server["path"]).with_name(HELLO), _server.get("process")))
         return _server
+
+
+def _hello(path: Path, process: subprocess.Popen[str] | None, timeout: float = 180) -> Any:
+    """The server's hello line, once it wrote it (it listens then)."""
+    deadline = time.monotonic() + timeout
+    while not (text := path.read_text()).endswith("\n"):
+        ended = process.poll() if process else None
+        if ended is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the warm runner server did not start ({text!r}, exit {ended}); "
+                               "TESTS_COLD_RUNNER=1 runs without it")
+        time.sleep(0.02)
+    return json.loads(text)
 
 
 def _stop(process: subprocess.Popen[str], scratch: str) -> None:
