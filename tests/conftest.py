@@ -33,9 +33,13 @@ def pytest_configure(config: pytest.Config) -> None:
     never comes (and the runner rightly keeps an ignored SIGINT ignored)."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    # pytest-xdist's controller, before it starts its workers: one warm server for all of them.
-    if (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
-            and not warm.COLD):
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list) -> None:
+    """pytest-xdist's controller, just before it starts its workers: one warm server for all
+    of them, which they find through the environment they inherit."""
+    if not warm.COLD:
         # Every run is made during a test, and libraries read PYTEST_CURRENT_TEST on import
         # (MLflow's telemetry is off under pytest): as the per-process server started in a test
         # has it, so has this one.

@@ -205,9 +205,18 @@ def run(argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float
 def start_shared(env: Mapping[str, str]) -> None:
     """Start the server for the test processes this one starts next (the xdist controller's
     workers, which inherit ``SHARED``): one server's imports instead of one per worker."""
-    scratch, process = _launch(env)
+    scratch, process = _launch(env, log=True)
     os.environ[SHARED] = scratch
+    threading.Thread(target=_report_exit, args=(process, scratch), daemon=True).start()
     atexit.register(_stop, process, scratch)
+
+
+def _report_exit(process: subprocess.Popen[str], scratch: str) -> None:
+    """Append the shared server's exit to its hello file: a worker waiting for a server that
+    died before it listened reads that at once, instead of waiting for a line never written."""
+    code = process.wait()
+    with contextlib.suppress(OSError), open(os.path.join(scratch, HELLO), "a") as hello:
+        hello.write(json.dumps({"error": f"exit {code}"}) + "\n")
 
 
 def prepare(env: Mapping[str, str]) -> None:
@@ -225,20 +234,23 @@ def prepare(env: Mapping[str, str]) -> None:
         atexit.register(_stop, process, scratch)
 
 
-SOCKET, HELLO = "server.sock", "hello.json"  # in the server's scratch folder
+SOCKET, HELLO, SERVER_LOG = "server.sock", "hello.json", "server.log"  # in its scratch folder
 
 
-def _launch(env: Mapping[str, str]) -> tuple[str, subprocess.Popen[str]]:
-    """(its scratch folder, a new server process), which writes its hello line to ``HELLO``."""
+def _launch(env: Mapping[str, str], log: bool = False) -> tuple[str, subprocess.Popen[str]]:
+    """(its scratch folder, a new server process), which writes its hello line to ``HELLO``
+    (and, with ``log``, its stderr to ``SERVER_LOG``: the workers it serves can quote it)."""
     scratch = tempfile.mkdtemp(prefix="warm-python-")
     # What the runner puts in the environment before it imports MLflow or GitPython,
     # which read some of it on import (framework/config/file.py). No PYTHONPATH: each
     # run's is put on its sys.path as the interpreter would.
     env = {**ENV_DEFAULTS, **{k: v for k, v in env.items() if k != "PYTHONPATH"}}
-    with open(os.path.join(scratch, HELLO), "w") as hello:
+    with open(os.path.join(scratch, HELLO), "w") as hello, \
+            open(os.path.join(scratch, SERVER_LOG), "w") if log else contextlib.nullcontext() \
+            as errors:
         process = subprocess.Popen([sys.executable, str(SERVER), os.path.join(scratch, SOCKET),
                                     scratch], cwd=scratch, env=dict(env), stdout=hello,
-                                   text=True)
+                                   stderr=errors, text=True)
     return scratch, process
 
 
@@ -247,21 +259,33 @@ def _ready(env: Mapping[str, str]) -> dict[str, Any]:
     holds, once it listens (the first call waits for its imports)."""
     prepare(env)
     with _lock:
+        if "failed" in _server:  # said once; every later run fails at once
+            raise RuntimeError(_server["failed"])
         if "read" not in _server:
-            _server.update(_hello(Path(_server["path"]).with_name(HELLO), _server.get("process")))
+            try:
+                _server.update(_hello(Path(_server["path"]).parent, _server.get("process")))
+            except RuntimeError as error:
+                _server["failed"] = str(error)
+                raise
         return _server
 
 
-def _hello(path: Path, process: subprocess.Popen[str] | None, timeout: float = 180) -> Any:
+def _hello(scratch: Path, process: subprocess.Popen[str] | None, timeout: float = 180) -> Any:
     """The server's hello line, once it wrote it (it listens then)."""
     deadline = time.monotonic() + timeout
-    while "\n" not in (text := path.read_text()):
+    while "\n" not in (text := (scratch / HELLO).read_text()):
         ended = process.poll() if process else None
         if ended is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the warm runner server did not start ({text!r}, exit {ended}); "
-                               "TESTS_COLD_RUNNER=1 runs without it")
+            text = f"exit {ended}" if ended is not None else "no answer"
+            break
         time.sleep(0.02)
-    return json.loads(text.split("\n", 1)[0])
+    first = text.split("\n", 1)[0]
+    if first.startswith("{") and "error" not in (hello := json.loads(first)):
+        return hello
+    log = scratch / SERVER_LOG
+    tail = log.read_text()[-2000:] if log.is_file() else ""
+    raise RuntimeError(f"the warm runner server did not start ({first}){tail and ':'}\n{tail}"
+                       "TESTS_COLD_RUNNER=1 runs without it")
 
 
 def _stop(process: subprocess.Popen[str], scratch: str) -> None:
