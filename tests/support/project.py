@@ -240,31 +240,39 @@ def _make_project(destination: Path, data: Path) -> None:
     project.commit("initial")
     # Every copy would otherwise compile the engine again on its first run (.pyc is ignored).
     compileall.compile_dir(destination / "src", quiet=1)
-    _create_store(project.tracking_uri)
+    _create_store(project)
     (destination / "mlruns" / "mlflow.db.lock").unlink()  # each run makes its own
 
 
-def _create_store(tracking_uri: str) -> None:
-    """The store at ``tracking_uri``, created by the runner's own ``open_store`` in a fork of
-    this process, which has imported MLflow already (a fresh interpreter would spend 2 CPU-s
-    more importing it again), and whose store and engine are gone with it."""
+def _create_store(project: Project) -> None:
+    """The project's store, created by the runner's own ``open_store`` in a fork of this
+    process, which has imported MLflow already (a fresh interpreter would spend 2 CPU-s more
+    importing it again), in the project's folder and environment as a run would be; its store
+    and engine are gone with the fork."""
     with tempfile.TemporaryFile() as log:
         process = multiprocessing.get_context("fork").Process(
-            target=_open_store_quietly, args=(tracking_uri, log.fileno()))
+            target=_open_store_quietly, args=(project, log.fileno()))
         process.start()
-        process.join()
+        process.join(timeout=120)
         if process.exitcode != 0:
+            process.kill()
             log.seek(0)
-            raise RuntimeError(f"open_store({tracking_uri}) failed in the template:\n"
-                               f"{log.read().decode(errors='replace')}")
+            raise RuntimeError(f"open_store in the template {project.root} failed (exit "
+                               f"{process.exitcode}):\n{log.read().decode(errors='replace')}")
 
 
-def _open_store_quietly(tracking_uri: str, log: int) -> None:
+def _open_store_quietly(project: Project, log: int) -> None:
     from framework.store.connection import open_store
 
-    os.dup2(log, 1)  # MLflow's "Creating initial MLflow database tables" lines
-    os.dup2(log, 2)
-    open_store(tracking_uri)
+    # MLflow's "Creating initial MLflow database tables" lines, and any traceback.
+    for fd in (1, 2):
+        os.dup2(log, fd)
+    sys.stdout = sys.stderr = open(log, "w", closefd=False)  # noqa: SIM115
+    os.chdir(project.root)
+    env = project.env()
+    os.environ.clear()
+    os.environ.update(env)
+    open_store(project.tracking_uri)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
