@@ -54,7 +54,7 @@ PRELOAD = (
     "matplotlib.figure", "matplotlib.backends.backend_agg", "optuna", "git", "rich.table",
     "rich.console", "dotenv", "toml", "tomllib", "sqlalchemy", "alembic", "mlflow.pyfunc",
 )
-PARENT = os.getppid()  # the test process that started this server
+PARENT = os.getppid()  # what started this server: a test process, or pytest-xdist's controller
 
 
 # What preloading left behind that a fresh interpreter does only once the run imports the
