@@ -298,6 +298,8 @@ def test_artifacts_list_shows_every_task_folder_and_the_config(served: Site):
 
 
 def test_get_artifact_returns_the_submission(served: Site):
+    # The route the UI uses for runs whose artifact_uri is a local path. The proxied
+    # /api/2.0/mlflow-artifacts/artifacts/... route serves ./mlartifacts, not these files.
     query = urllib.parse.urlencode({"path": "Prediction/submission.csv",
                                     "run_uuid": served.fresh_id})
     status, body = http("GET", f"{served.url}/get-artifact?{query}")

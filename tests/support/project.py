@@ -255,7 +255,8 @@ def _create_store(project: Project) -> None:
         process.start()
         process.join(timeout=120)
         if process.exitcode != 0:
-            process.kill()
+            process.kill()  # still running after the timeout: ended, then reaped
+            process.join()
             log.seek(0)
             raise RuntimeError(f"open_store in the template {project.root} failed (exit "
                                f"{process.exitcode}):\n{log.read().decode(errors='replace')}")
