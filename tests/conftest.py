@@ -45,7 +45,7 @@ FOLDER_ORDER = ("services", "e2e", "unit")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order the files by ``FOLDER_ORDER`` (``--no-loadscope-reorder`` in ``pyproject.toml``
     keeps it; xdist would otherwise hand out the files with the most tests first, and the
-    long service files with one or two tests each would run last, on a nearly idle machine)."""
+    long service files with one to five tests each would run last, with a core left idle)."""
 
     def folder_rank(item: pytest.Item) -> int:
         path = Path(str(item.path))
