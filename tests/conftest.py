@@ -48,8 +48,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     long service files with one to five tests each would run last, with a core left idle)."""
 
     def folder_rank(item: pytest.Item) -> int:
-        path = Path(str(item.path))
-        folder = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else ""
+        inside = item.path.is_relative_to(TESTS)
+        folder = item.path.relative_to(TESTS).parts[0] if inside else ""
         return FOLDER_ORDER.index(folder) if folder in FOLDER_ORDER else len(FOLDER_ORDER)
 
     items.sort(key=folder_rank)  # stable: each file's tests keep their order
