@@ -6,7 +6,9 @@
 - quality: the best CV accuracy of a 20-trial TPE study (the runner) against the best of a
   36-point grid over the same space (6 ``max_depth`` x 6 ``learning_rate``, a plain loop);
 - overhead: the runner's 20-trial study, 1 worker, no pruner, against a plain Python loop doing
-  the same trials with Optuna (in-memory storage), pandas and scikit-learn (``bench/plain.py``);
+  the same trials with Optuna (in-memory storage), pandas and scikit-learn (``bench/plain.py``):
+  it samples as the runner does, so both fit the same configurations (``same_trials`` says
+  whether they did: a deep tree costs several shallow ones, so other draws measure other work);
 - parallel: the same study with ``--workers 2`` in a fresh project;
 - rerun: the 1-worker command again (the study is complete: nothing new runs);
 - pruning: a 30-trial study with ``pruner = "median"`` against the same unpruned (the 1-worker
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -32,14 +35,16 @@ import harness
 
 DEPTHS = [2, 3, 4, 5, 6, 7]
 RATES = [0.005, 0.0113, 0.0257, 0.058, 0.132, 0.3]  # log-spaced over [0.005, 0.3]
-SPACE = ["--sweep", "method=tpe", "--sweep", "Trainer.estimator_params.max_depth={randint=[2, 8]}",
-         "--sweep", "Trainer.estimator_params.learning_rate={loguniform=[0.005, 0.3]}"]
+DEPTH_KEY, RATE_KEY = "Trainer.estimator_params.max_depth", "Trainer.estimator_params.learning_rate"
+SPACE = ["--sweep", "method=tpe", "--sweep", f"{DEPTH_KEY}={{randint=[2, 8]}}",
+         "--sweep", f"{RATE_KEY}={{loguniform=[0.005, 0.3]}}"]
 PLAIN = """
 import sys, json, itertools
 from pathlib import Path
 sys.path[:0] = [{bench!r}, {src!r}]
 import plain
 base = plain.load_settings(Path({config!r}), [])
+drawn = []
 
 def score(i, depth, rate):
     settings = {{name: dict(body) for name, body in base.items()}}
@@ -50,24 +55,49 @@ def score(i, depth, rate):
 if {mode!r} == "grid":
     best = max(score(i, d, r) for i, (d, r) in enumerate(itertools.product({depths}, {rates})))
 else:
+    import numpy as np
     import optuna
+    from optuna.distributions import FloatDistribution, IntDistribution
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
-    study.optimize(lambda t: score(t.number, t.suggest_int("d", 2, 7),
-                                   t.suggest_float("r", 0.005, 0.3, log=True)), n_trials={trials})
+    # The runner's trials: its parameter names and order, and its sampling (TPE made afresh
+    # for each trial, seeded by the study's seed and the trial number: SeededPerTrial in
+    # src/framework/search/study.py), so both loops fit the very same configurations.
+    space = {{{depth!r}: IntDistribution(2, 7),
+              {rate!r}: FloatDistribution(0.005, 0.3, log=True)}}
+    study = optuna.create_study(direction="maximize")
+    for number in range({trials}):
+        seed = int(np.random.SeedSequence([0, number]).generate_state(1)[0])
+        study.sampler = optuna.samplers.TPESampler(seed=seed)
+        trial = study.ask(space)
+        drawn.append([trial.params[name] for name in space])
+        study.tell(trial, score(trial.number, *drawn[-1]))
     best = study.best_value
-print(json.dumps({{"best": best}}))
+print(json.dumps({{"best": best, "drawn": drawn}}))
 """
 
 
-def plain(scratch: Path, data: Path, mode: str, trials: int) -> tuple[harness.Sample, float]:
-    """(the sample, best accuracy) of the plain loop."""
+def plain(scratch: Path, data: Path, mode: str, trials: int
+          ) -> tuple[harness.Sample, float, list[list[float]]]:
+    """(the sample, best accuracy, each trial's [depth, rate]) of the plain loop."""
     code = PLAIN.format(bench=str(harness.REPO / "bench"), src=str(harness.REPO / "src"),
                         config=str(harness.CONFIG[0]), data=str(data), out=str(scratch / mode),
-                        mode=mode, depths=DEPTHS, rates=RATES, trials=trials)
+                        mode=mode, depths=DEPTHS, rates=RATES, trials=trials,
+                        depth=DEPTH_KEY, rate=RATE_KEY)
     log = scratch / f"plain-{mode}.log"
     sample = harness.measure([harness.PYTHON, "-c", code], scratch, log=log)
-    return sample, json.loads(log.read_text().strip().splitlines()[-1])["best"]
+    last = json.loads(log.read_text().strip().splitlines()[-1])
+    return sample, last["best"], last["drawn"]
+
+
+def runner_draws(root: Path) -> list[list[float]]:
+    """Each trial's [depth, rate] in the project's study, by trial number."""
+    with sqlite3.connect(root / "mlruns" / "optuna.db") as db:
+        rows = db.execute("select t.number, p.param_name, p.param_value from trial_params p "
+                          "join trials t on t.trial_id = p.trial_id").fetchall()
+    by_trial: dict[int, dict[str, float]] = {}
+    for number, name, value in rows:
+        by_trial.setdefault(number, {})[name] = value
+    return [[by_trial[n][DEPTH_KEY], by_trial[n][RATE_KEY]] for n in sorted(by_trial)]
 
 
 def study_facts(root: Path, folds: int) -> dict[str, float]:
@@ -104,13 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
         scratch = Path(tmp)
-        grid, grid_best = plain(scratch, args.data, "grid", 0)
-        plain_run, plain_best = plain(scratch, args.data, "optuna", args.trials)
+        grid, grid_best, _ = plain(scratch, args.data, "grid", 0)
+        plain_run, plain_best, plain_drawn = plain(scratch, args.data, "optuna", args.trials)
         one, one_run = runner(scratch, "w1", args.data, *trials)
         rerun = harness.measure(harness.runner_cmd(*SPACE, *trials), one)
         facts = study_facts(one, 5)
+        # The overhead compares like with like only if both fitted the same configurations.
+        runner_drawn = runner_draws(one)
+        same = len(plain_drawn) == len(runner_drawn) and all(
+            math.isclose(a, b, rel_tol=1e-9)
+            for mine, theirs in zip(plain_drawn, runner_drawn, strict=True)
+            for a, b in zip(mine, theirs, strict=True))
         result |= {"grid36_best": grid_best, "tpe_best": facts["best"],
-                   "plain_optuna_best": plain_best,
+                   "plain_optuna_best": plain_best, "same_trials": same,
                    "wall_s": {"grid36": grid.wall_s, "plain_optuna": plain_run.wall_s,
                               "study_w1": one_run.wall_s, "rerun": rerun.wall_s},
                    "cpu_s": {"grid36": grid.cpu_s, "plain_optuna": plain_run.cpu_s,
