@@ -106,7 +106,10 @@ def run_sweep(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
         fork_safe_connections()
     client = tracking.open_store(tracking.tracking_uri())
     digest = sweep_points.grid_digest(spec)
-    points = sweep_report.stored_grid(client, config.run.experiment_name, digest)
+    # A random sample an earlier sweep drew is read back rather than drawn again (no
+    # scikit-learn import); a grid is quicker to expand than to look up.
+    points = (sweep_report.stored_grid(client, config.run.experiment_name, digest)
+              if spec.method != "grid" else None)
     if points is None:
         points = sweep_points.expand(spec)
     child_options = replace(options, workers=1, sweeps=())

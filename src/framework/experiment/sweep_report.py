@@ -81,8 +81,9 @@ def record_sweep(parent: TrackedRun, config: config_file.ExperimentConfig,
 
 def stored_grid(client: MlflowClient, experiment: str, digest: str
                 ) -> list[dict[str, Any]] | None:
-    """The configurations an earlier sweep with the same grid digest expanded to, if its
-    ``sweep_grid.json`` is on this machine: a rerun need not import scikit-learn to expand."""
+    """The configurations an earlier sweep with the same digest expanded to, if its
+    ``sweep_grid.json`` is on this machine: a random sweep's rerun need not import
+    scikit-learn to draw its sample again."""
     from framework.store.tracking import local_path
 
     found = client.get_experiment_by_name(experiment)

@@ -185,13 +185,18 @@ def test_distribution_bounds_their_kind_needs():
         "[Sweep]: SweepFit.seed: randint needs integer bounds")
 
 
-def test_a_grid_expands_to_every_combination_first_key_slowest():
-    read = spec({"SweepFit.seed": [0, 1], "SweepFit.alpha": [0.1, 1.0]})
-    # scikit-learn's ParameterGrid orders the keys; the last one varies fastest.
-    assert expand(read) == [
-        {"SweepFit.alpha": 0.1, "SweepFit.seed": 0}, {"SweepFit.alpha": 0.1, "SweepFit.seed": 1},
-        {"SweepFit.alpha": 1.0, "SweepFit.seed": 0}, {"SweepFit.alpha": 1.0, "SweepFit.seed": 1},
+def test_a_grid_expands_to_every_combination_in_the_order_written_first_key_slowest():
+    read = spec({"SweepFit.seed": [0, 1], "SweepFit.alpha": [1.0, 0.1]})
+    assert [list(point.items()) for point in expand(read)] == [
+        [("SweepFit.seed", 0), ("SweepFit.alpha", 1.0)],
+        [("SweepFit.seed", 0), ("SweepFit.alpha", 0.1)],
+        [("SweepFit.seed", 1), ("SweepFit.alpha", 1.0)],
+        [("SweepFit.seed", 1), ("SweepFit.alpha", 0.1)],
     ]
+    # A flag for a key of the table keeps the table's place; a new key comes after them.
+    flagged = spec({"SweepFit.seed": [0, 1]}, ("SweepScore.folds=[2, 3]", "SweepFit.seed=[5]"))
+    assert expand(flagged) == [{"SweepFit.seed": 5, "SweepScore.folds": 2},
+                               {"SweepFit.seed": 5, "SweepScore.folds": 3}]
 
 
 def test_random_samples_are_plain_python_values_inside_the_space_and_repeatable():
@@ -219,13 +224,25 @@ def test_the_grid_digest_follows_what_the_expansion_depends_on():
     base = {"SweepFit.seed": [0, 1], "SweepFit.alpha": [0.1]}
     digest = grid_digest(spec(base))
     assert len(digest) == 64
-    # Order of keys, where a value came from, and how the result is judged do not count.
-    assert grid_digest(spec({"SweepFit.alpha": [0.1], "SweepFit.seed": [0, 1]})) == digest
-    assert grid_digest(spec({"SweepFit.alpha": [0.1]}, ("SweepFit.seed=[0, 1]",))) == digest
-    assert grid_digest(spec({**base, "metric": "m", "goal": "minimize",
-                             "register": "x"})) == digest
-    for changed in ({"SweepFit.seed": [1, 0]}, {"SweepFit.alpha": [0.2]},
-                    {"method": "random"}, {"samples": 3}, {"seed": 1}):
+    # Where a value came from, how the result is judged and the random options do not count.
+    assert grid_digest(spec({"SweepFit.seed": [0]}, ("SweepFit.seed=[0, 1]",
+                                                     "SweepFit.alpha=[0.1]"))) == digest
+    assert grid_digest(spec({**base, "metric": "m", "goal": "minimize", "register": "x",
+                             "samples": 3, "seed": 1})) == digest
+    # The order of the keys does: it is the order of the configurations.
+    for changed in ({"SweepFit.alpha": [0.1], "SweepFit.seed": [0, 1]},
+                    {**base, "SweepFit.seed": [1, 0]}, {**base, "SweepFit.alpha": [0.2]},
+                    {**base, "method": "random"}):
+        assert grid_digest(spec(changed)) != digest, changed
+
+
+def test_a_random_digest_follows_samples_and_seed_not_the_order_of_keys():
+    base = {"method": "random", "samples": 2, "SweepFit.seed": [0, 1, 2],
+            "SweepFit.alpha": [0.1, 0.2]}
+    digest = grid_digest(spec(base))
+    assert grid_digest(spec({"method": "random", "samples": 2, "SweepFit.alpha": [0.1, 0.2],
+                             "SweepFit.seed": [0, 1, 2]})) == digest
+    for changed in ({"samples": 3}, {"seed": 1}):
         assert grid_digest(spec({**base, **changed})) != digest, changed
 
 
