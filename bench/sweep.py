@@ -10,6 +10,10 @@
   (Evaluator + Prediction), with 1 and 2 workers, each in a fresh project copy whose store
   exists already (a first ``--dry-run`` created it);
 - a fully reused rerun of the 1-worker sweep.
+Both run the configurations in the same order (``GRID``'s keys as written, the first slowest),
+so two workers pair the same configurations. Besides the ratios of the medians (the targets),
+``paired`` gives the median of each repeat's own ratio: on a host whose speed drifts between
+repeats it says how much of a figure is drift.
 Targets (issue 10): 1 worker <= 1.3x the plain loop; 2 workers >= 1.6x faster than 1; the
 rerun <= 0.25x the first run.
 """
@@ -55,6 +59,17 @@ else:  # forked after the imports, one configuration at a time, as the runner's 
     with ProcessPoolExecutor({workers}, mp_context=get_context("fork")) as pool:
         list(pool.map(one, *zip(*points)))
 """
+
+
+# Each ratio's numerator and denominator, as in ``ratios``.
+PAIRS = {"w1_vs_plain": ("w1", "plain"), "w1_vs_w2_speedup": ("w1", "w2"),
+         "rerun_vs_first": ("rerun", "w1"), "plain_w1_vs_w2_speedup": ("plain", "plain_w2")}
+
+
+def paired_median(tops: list[float], bottoms: list[float]) -> float:
+    """The median of each repeat's own ratio."""
+    ratios = sorted(top / bottom for top, bottom in zip(tops, bottoms, strict=True))
+    return ratios[len(ratios) // 2]
 
 
 def sweep_args(workers: int) -> list[str]:
@@ -114,9 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     targets = {"w1_vs_plain": ratios["w1_vs_plain"] <= 1.3,
                "w1_vs_w2_speedup": ratios["w1_vs_w2_speedup"] >= 1.6,
                "rerun_vs_first": ratios["rerun_vs_first"] <= 0.25}
+    paired = {name: paired_median(samples[top], samples[bottom])
+              for name, (top, bottom) in PAIRS.items()}
     median_cpu = {key: sorted(values)[len(values) // 2] for key, values in cpu.items()}
     result = {"median_wall_s": median, "median_cpu_s": median_cpu, "samples": samples,
               "cpu_samples": cpu, "ratios": ratios, "met": targets,
+              "paired": paired,
               "load_average": os.getloadavg()}
     print(json.dumps(result, indent=2))
     if args.out:
