@@ -50,11 +50,12 @@ def grid_digest(spec: SweepSpec) -> str:
     random sample: the space (``ParameterSampler`` sorts its keys), samples, seed and the
     versions of the libraries that draw it."""
     import hashlib
-    from importlib import metadata
 
     if spec.method == "grid":
         basis: dict[str, Any] = {"grid": [[key, spec.raw[key]] for key in spec.space]}
     else:
+        from importlib import metadata
+
         basis = {"space": {key: spec.raw[key] for key in spec.space}, "method": spec.method,
                  "samples": spec.samples, "seed": spec.seed,
                  "libraries": [metadata.version(name) for name in ("scikit-learn", "scipy")]}
