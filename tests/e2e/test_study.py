@@ -239,7 +239,7 @@ def test_a_timeout_caps_the_time_left_and_says_how_to_continue(project: Project)
 
 def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(project: Project):
     """A study outlives its runs: ``gc`` may delete the best trial's run, and the study still
-    names it. Registering it then is impossible, not a store failure with a FAILED run."""
+    counts it. Registering it then is impossible, not a store failure with a FAILED run."""
     project.write_config(CONFIG)
     assert project.run(*SPACE, "--sweep", "trials=1").returncode == 0
     # A newer run that shares no output with the trial, so gc keeps nothing of the study.
@@ -248,6 +248,53 @@ def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(pro
     (gone,) = [t.user_attrs["runner.run_id"] for t in stored_trials(project)]
     result = project.run(*SPACE, "--sweep", "trials=1", "--sweep", "register=m")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"nothing registered: run {gone} was deleted since" in result.stdout
+    assert "nothing registered: every run that logged cv_accuracy_mean was deleted since" in (
+        result.stdout), gone
     (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
     assert parent.info.status == "FINISHED"
+
+
+def test_a_study_whose_trial_runs_were_deleted_names_only_runs_that_exist(project: Project):
+    """gc (or the MLflow UI) deletes runs, never the study's trials: a rerun still counts
+    them, shows them COLLECTED, never names one as the best, and says how to start afresh."""
+    from mlflow.tracking import MlflowClient
+
+    project.write_config(CONFIG)
+    first = project.run(*SPACE, "--sweep", "trials=2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
+    best = parent.data.tags["sweep.best_run_id"]
+    client = MlflowClient(project.tracking_uri)
+    client.delete_run(best)
+    more = project.run(*SPACE, "--sweep", "trials=3")
+    assert more.returncode == 0, more.stdout + more.stderr
+    assert "3/3 trials" in more.stdout
+    assert re.search(r"^ +\d +\S+ +COLLECTED +- ", more.stdout, re.MULTILINE), more.stdout
+    alive = {r.info.run_id for r in trial_runs(project)}
+    assert best not in alive
+    named = re.search(r"^best: run (\w+) ", more.stdout, re.MULTILINE)
+    assert named and named.group(1) in alive, more.stdout
+    (latest, _) = sorted([r for r in project.runs() if "study.name" in r.data.tags],
+                         key=lambda r: -r.info.start_time)
+    assert latest.data.tags["sweep.best_run_id"] in alive
+    assert re.search(r"1 trial\(s\) have no run in this store .* optuna delete-study --storage "
+                     r"'sqlite:///\S+optuna\.db' --study-name '\S+'$", more.stdout,
+                     re.MULTILINE), more.stdout
+    for run_id in alive:  # every trial's run gone: the study still stands, nothing failed
+        client.delete_run(run_id)
+    again = project.run(*SPACE, "--sweep", "trials=3")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "[trial" not in again.stdout and "best: run" not in again.stdout
+    assert "3 trial(s) have no run in this store" in again.stdout
+    assert "no configuration logged" not in again.stdout
+
+
+def test_a_dry_run_plans_a_corner_of_the_space_and_says_it_is_not_a_trial(project: Project):
+    project.write_config(CONFIG)
+    result = project.run(*SPACE, "--sweep", "trials=3", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("the space's first corner (Trainer.estimator_params.alpha=0.01), planned as a "
+            "trial would be (the sampler picks the real trials):") in result.stdout
+    assert "(dry run, nothing was run or logged)" in result.stdout
+    assert not (project.root / "mlruns" / "optuna.db").exists()
+    assert project.runs() == []

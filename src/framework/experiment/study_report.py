@@ -6,23 +6,30 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
 from framework.experiment.sweep import Outcome
+from framework.experiment.sweep_report import COLLECTED
 from framework.search import study, study_checks
 
 if TYPE_CHECKING:
     import optuna
+    from mlflow.tracking import MlflowClient
 
     from framework.store.tracking import TrackedRun
 
 PLOTS_FOLDER = "optuna"
+RUNS_PER_QUERY = 100  # run ids per search: MLflow's query stays short
+RUN_ID = re.compile(r"[0-9a-f]{32}")
 log = logging.getLogger(__name__)
 
 
@@ -42,6 +49,35 @@ def outcomes(found: optuna.Study, spec: sweep.SweepSpec) -> list[Outcome]:
             dict(attrs.get(study_checks.METRICS_ATTR, {})) if complete else {},
             attrs.get(study.ERROR_ATTR, ""), trial.number))
     return result
+
+
+def mark_collected(client: MlflowClient, found: Sequence[Outcome]) -> list[Outcome]:
+    """``found`` with each trial whose run is not in this store (deleted since, e.g. by
+    ``gc``, which leaves the study's storage alone) as ``COLLECTED``: its result still counts
+    and still guides the study, but it names no run, so it is never the best run."""
+    # Only ids shaped as MLflow's go into the query: a study's storage may be shared.
+    named = [o.run_id for o in found if o.run_id and RUN_ID.fullmatch(o.run_id)]
+    alive: set[str] = set()
+    if named:
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        for start in range(0, len(named), RUNS_PER_QUERY):
+            ids = ", ".join(f"'{run_id}'" for run_id in named[start:start + RUNS_PER_QUERY])
+            alive |= {run.info.run_id for run in client.search_runs(
+                experiments, f"attributes.run_id IN ({ids})", max_results=RUNS_PER_QUERY)}
+    return [o if not o.run_id or o.run_id in alive else
+            replace(o, status=COLLECTED, run_id=None,
+                    error=f"its run {o.run_id} is not in this store; the study keeps the result")
+            for o in found]
+
+
+def collected_note(outcomes: Sequence[Outcome], name: str, storage: str) -> str | None:
+    """What to say when some trials' runs are gone, or None."""
+    gone = sum(o.status == COLLECTED for o in outcomes)
+    if not gone:
+        return None
+    return (f"study {name!r}: {gone} trial(s) have no run in this store (deleted since, e.g. "
+            "by gc); their results stay in the study and still guide it. To start the study "
+            f"afresh, delete it: optuna delete-study --storage '{storage}' --study-name '{name}'")
 
 
 class StudyProgress:

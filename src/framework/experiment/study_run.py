@@ -141,8 +141,9 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
     heap.settle()
     if options.dry_run:
         print(f"study {name!r} in {study_storage.shown(url)}: {spec.method}, {spec.trials} trials, "
-              f"{spec.metric} ({spec.goal}), pruner {spec.pruner}\nfirst configuration "
-              f"({sweep_points.describe(next(study_space.corners(spec.space)))}):\n"
+              f"{spec.metric} ({spec.goal}), pruner {spec.pruner}\nthe space's first corner "
+              f"({sweep_points.describe(next(study_space.corners(spec.space)))}), planned as "
+              "a trial would be (the sampler picks the real trials):\n"
               f"{sweep_run.render(plan)}\n(dry run, nothing was run or logged)")
         return ExitCode.OK
     found, storage = study.open_study(url, name, spec)
@@ -171,15 +172,19 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
                 progress.done(outcome)
         finally:
             sweeper.abandon()
-            outcomes = study_report.outcomes(found, spec)
+            outcomes = study_report.mark_collected(client, study_report.outcomes(found, spec))
             best = sweep_report.compare(parent, spec, outcomes)
             study_report.log_plots(parent, found)
-        parent.failed = bool(outcomes) and best is None
+        # A study whose best trials' runs were collected still found them: not a failure.
+        parent.failed = bool(outcomes) and best is None and not any(
+            o.metrics for o in outcomes if o.status == sweep_report.COLLECTED)
     if sweeper.timed_out and len(outcomes) < spec.trials:
         # Else the table reads like a finished study: say that the same command continues it.
         print(f"timeout = {spec.timeout:g} s: stopped asking at {len(outcomes)} of "
               f"{spec.trials} trials; run the same command again to continue the study",
               flush=True)
     sweep_report.print_table(spec, outcomes, best)
+    if note := study_report.collected_note(outcomes, name, study_storage.shown(url)):
+        print(note, flush=True)
     app.report(parent, "")
     return ExitCode.TASK_FAILED if parent.failed else ExitCode.OK

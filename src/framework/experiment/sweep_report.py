@@ -48,6 +48,7 @@ PLOT_NAME = "sweep.png"
 
 
 REUSED = "REUSED"  # the configuration's earlier run stands in for it
+COLLECTED = "COLLECTED"  # a study's trial whose run was deleted since (e.g. by gc)
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,10 @@ def ranked(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> list[Outcome]:
 
 
 def best_of(spec: sweep.SweepSpec, outcomes: Sequence[Outcome]) -> Outcome | None:
+    """The best outcome that has the metric and a run (a collected trial names none)."""
     metric = metric_of(spec, outcomes)
-    top = ranked(spec, outcomes)[:1]
-    return top[0] if top and metric in top[0].metrics else None
+    top = [o for o in ranked(spec, outcomes) if o.run_id and metric in o.metrics][:1]
+    return top[0] if top else None
 
 
 class Progress:
@@ -194,6 +196,11 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
                     {f"{BEST_METRIC_PREFIX}{name}": value for name, value in best.metrics.items()})
         if spec.register:
             register(parent, best.run_id, spec.register)
+    elif spec.register:
+        print("nothing registered: " + (
+            f"every run that logged {metric} was deleted since"
+            if any(metric in o.metrics for o in outcomes) else f"no configuration logged {metric}"),
+            flush=True)
     return best
 
 
@@ -245,9 +252,10 @@ def print_table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], best: Outcom
               if c in ("configuration", "trial", *spec.space, "status", "run_id")
               or (metric and c == metric) or str(c).endswith("_mean")]
     print(f"\nsweep results, best first by {metric} ({spec.goal}):", flush=True)
-    print(frame[wanted].to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
+    shown = frame[wanted].fillna({SWEEP_TABLE_RUN_COLUMN: "-"})  # a run-less outcome
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
     if best is not None:
         print(f"best: run {best.run_id} ({sweep_points.describe(best.point)})", flush=True)
-    elif metric:
+    elif metric and not any(metric in o.metrics for o in outcomes):
         print(f"no configuration logged {metric}; set [Sweep] metric to one they log",
               flush=True)
