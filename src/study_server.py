@@ -40,7 +40,8 @@ def ensure_database(url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python src/study_server.py",
-                                     description=__doc__.splitlines()[0])
+                                     description=__doc__.splitlines()[0],
+                                     allow_abbrev=False)
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, default=13000)
     options = parser.parse_args(argv)

@@ -13,6 +13,14 @@ BAD_ARGUMENTS = {
                                 "value: 'abc' (see --help)"),
     "unknown option": (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
     "unknown option after run": (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    # No prefix matching: a shortened option is unknown, never silently another one.
+    "a prefix of --workers": (["--worker", "2"], "unrecognized arguments: --worker 2 (did you "
+                                                 "mean '--workers'? see --help)"),
+    "a prefix of --dry-run": (["--dry"], "unrecognized arguments: --dry (did you mean "
+                                         "'--dry-run'? see --help)"),
+    "a prefix of a verb's option": (["runs", "--lim", "3"],
+                                    "python src/runner.py runs: unrecognized arguments: --lim 3 "
+                                    "(did you mean '--limit'? see --help)"),
     "mistyped verb": (["rnus"], "unknown verb 'rnus' (did you mean 'runs'?); verbs: run, runs, "
                                 "diff, reproduce, gc"),
     "a config file as verb": (["exp.toml"], "unknown verb 'exp.toml' (for another experiment "

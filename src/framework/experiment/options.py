@@ -38,11 +38,26 @@ class Options:
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is our one line (a ``UserError``: exit 2), not the usage
-    block. ``command`` names the command in that line (default: ``prog``)."""
+    block. ``command`` names the command in that line (default: ``prog``).
+
+    No prefix matching (``allow_abbrev=False``): ``--worker 2`` is an unknown option, not
+    ``--workers 2``, so a typo never silently becomes another option."""
 
     def __init__(self, *args: Any, command: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
         self.command = command or self.prog
 
     def error(self, message: str) -> NoReturn:
-        raise UserError(f"{self.command}: {message} (see --help)")
+        raise UserError(f"{self.command}: {message} ({self.hint(message)}see --help)")
+
+    def hint(self, message: str) -> str:
+        """``"did you mean '--workers'? "`` for an unknown option close to a known one."""
+        import difflib
+
+        words = message.partition("unrecognized arguments: ")[2].split()
+        typed = next((word.split("=")[0] for word in words if word.startswith("--")), "")
+        options = {option[2:]: option for option in self._option_string_actions
+                   if option.startswith("--")}
+        close = difflib.get_close_matches(typed[2:], options, n=1, cutoff=0.6) if typed else []
+        return f"did you mean {options[close[0]]!r}? " if close else ""

@@ -11,7 +11,7 @@ import pytest
 
 from framework.api import toml_value
 from framework.core.errors import UserError
-from framework.verbs import gc, gc_survey, keep, reproduce, runs, verify
+from framework.verbs import cli, gc, gc_survey, keep, reproduce, runs, verify
 
 NOW = 1_000 * keep.DAY_MS
 
@@ -236,3 +236,13 @@ def test_runs_are_read_without_mlflow_only_for_options_the_sqlite_reader_answers
     reader = SqlReader(sqlite3.connect(":memory:"), "sqlite:///nowhere.db")
     with reader, pytest.raises(Unreadable):  # asked anyway: it says so before reading
         runs.fetch(reader, ["1"], "metrics.m > 0", None, 5)
+
+
+@pytest.mark.parametrize("verb", cli.VERBS)
+def test_no_verb_parser_takes_a_prefix_for_an_option(verb: str):
+    """``gc --dry`` is an unknown option (one line, exit 2), never ``gc --dry-run``."""
+    parser = cli.parser_for(verb)
+    assert parser.allow_abbrev is False
+    with pytest.raises(UserError, match="unrecognized arguments: --dry"):
+        positional = {"diff": ["A", "B"], "reproduce": ["RUN"]}.get(verb, [])
+        parser.parse_args([*positional, "--dry"])
