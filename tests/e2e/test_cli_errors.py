@@ -25,6 +25,9 @@ BAD_ARGUMENTS = {
                                 "diff, reproduce, gc"),
     "a config file as verb": (["exp.toml"], "unknown verb 'exp.toml' (for another experiment "
                                             "file: --config exp.toml)"),
+    "an unknown task from --task": (["--task", "Evaluater"],
+                                     "error: --task 'Evaluater': unknown task 'Evaluater' (did you "
+                                     "mean 'Evaluator'?); known tasks: "),
     "unknown encoding": (["--set", 'Preprocessor.encoding="nope"'],
                          "Preprocessor.encoding = 'nope' is not a text encoding Python knows"),
     "a codec that is not text": (["--set", 'Preprocessor.encoding="base64"'],

@@ -9,11 +9,12 @@ Everything in this module is cheap and import-light: it runs before any MLflow r
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from framework.config.overrides import apply_overrides, parse_toml
+from framework.config.overrides import apply_overrides, assign, parse_toml
 from framework.core.errors import UserError
 
 RUN_SECTION = "RunConfig"
@@ -85,14 +86,19 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UserError(f"config file {path} cannot be read ({error.strerror})") from None
 
 
-def load_config(path: Path, project_root: Path, overrides: list[str]) -> ExperimentConfig:
+def load_config(path: Path, project_root: Path, overrides: list[str],
+                tasks: Sequence[str] = ()) -> ExperimentConfig:
     """Read, override and check the file's own sections; task sections are checked later.
+    ``tasks`` (``--task``, applied after the ``--set`` overrides) replace ``RunConfig.task``.
 
     Raises ``UserError`` for a missing file, bad TOML, a malformed ``[RunConfig]`` or a
     ``[PathConfig]`` entry that points nowhere.
     """
     origins: dict[str, str] = {}
     document = apply_overrides(read_toml(path), overrides, origins)
+    if tasks:
+        flags = " ".join(f"--task {task!r}" for task in tasks)
+        assign(document, [RUN_SECTION, "task"], list(tasks), flags, origins)
     return from_document(path, document, project_root, origins)
 
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import luigi
 from luigi.configuration import get_config
 from luigi.task_register import Register
 
-from framework.config.file import PATH_SECTION, ExperimentConfig, origin_of, suggest
+from framework.config.file import (
+    PATH_SECTION,
+    RUN_SECTION,
+    ExperimentConfig,
+    origin_of,
+    suggest,
+)
 from framework.core.errors import UserError
 
 # Sections Luigi reads that are not Config classes.
@@ -110,7 +117,9 @@ def check_sections(
                             f"[{section}]"
                             f"{suggest(section, list(tasks) + sorted(luigi_own))}; "
                             f"tasks are: {', '.join(sorted(tasks))}")
-    check_task_names(config.run.tasks, tasks, "RunConfig.task")
+    origin = origin_of(config.origins, config.path, RUN_SECTION, "task")
+    check_task_names(config.run.tasks, tasks,  # --task names itself: no "in RunConfig.task"
+                     "" if str(origin).startswith("--task") else "RunConfig.task", origin)
     check_pin_names(config, tasks)
     return values
 
@@ -158,11 +167,15 @@ def check_luigi_section(section: str, body: Mapping[str, Any]) -> None:
                             ) from None
 
 
-def check_task_names(names: Iterable[str], tasks: Mapping[str, type], what: str) -> None:
+def check_task_names(names: Iterable[str], tasks: Mapping[str, type], what: str,
+                     origin: Path | str = "") -> None:
+    """Every name is a task's; an error says where the names came from: ``what`` (the key or
+    flags) and ``origin`` (the file or flag), either may be empty."""
+    prefix = f"{origin}: " if origin else ""
     for name in names:
         if name not in tasks:
-            raise UserError(f"unknown task {name!r} in {what}{suggest(name, tasks)}; "
-                            f"known tasks: {', '.join(sorted(tasks))}")
+            raise UserError(f"{prefix}unknown task {name!r}{f' in {what}' if what else ''}"
+                            f"{suggest(name, tasks)}; known tasks: {', '.join(sorted(tasks))}")
 
 
 def check_pin_names(config: ExperimentConfig, tasks: Mapping[str, type]) -> None:

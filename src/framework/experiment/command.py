@@ -9,7 +9,6 @@ on bad TOML.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -52,10 +51,8 @@ def load_experiment(options: Options, project_root: Path) -> config_file.Experim
                    else project_root / os.environ["LUIGI_CONFIG_PATH"])
     # Paths in the config, and MLflow's default artifact root, are relative to the project.
     os.chdir(project_root)
-    overrides = list(options.overrides)
-    if options.tasks:
-        overrides.append(f"{config_file.RUN_SECTION}.task={json.dumps(list(options.tasks))}")
-    config = config_file.load_config(config_path, project_root, overrides)
+    config = config_file.load_config(config_path, project_root, list(options.overrides),
+                                     options.tasks)
     # The runner hands Luigi the checked config itself; Luigi must not parse the file again.
     os.environ.pop("LUIGI_CONFIG_PATH", None)
     return config

@@ -145,6 +145,15 @@ def test_a_bad_value_set_on_the_command_line_is_blamed_on_the_flag(
     assert str(refused.value).startswith(error)
 
 
+def test_task_flags_replace_the_file_s_tasks_and_are_recorded_as_their_origin(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "luigi.toml"
+    path.write_text(CONFIG)
+    config = load_config(path, tmp_path, ["RunConfig.task=Other"], ["Fit", "Score"])
+    assert config.run.tasks == ("Fit", "Score")
+    assert config.origins["RunConfig.task"] == "--task 'Fit' --task 'Score'"
+
+
 def test_the_file_is_blamed_for_its_own_values_and_a_flag_for_what_it_set(tmp_path: Path):
     path = tmp_path / "luigi.toml"
     path.write_text(CONFIG)

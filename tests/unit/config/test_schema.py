@@ -154,7 +154,16 @@ def test_unknown_task_names_elsewhere_in_the_config_are_refused(tmp_path: Path):
     with pytest.raises(UserError) as refused:
         check_sections(config(tmp_path, {}, task=["SchemaFit", "SchemaScor"]), TASKS)
     assert str(refused.value) == (
-        "unknown task 'SchemaScor' in RunConfig.task (did you mean 'SchemaScore'?); "
+        f"{tmp_path / 'luigi.toml'}: unknown task 'SchemaScor' in RunConfig.task (did you mean "
+        "'SchemaScore'?); known tasks: SchemaFit, SchemaScore")
+
+
+def test_an_unknown_task_from_the_task_flag_names_the_flag_not_the_key(tmp_path: Path):
+    with pytest.raises(UserError) as refused:
+        check_sections(config(tmp_path, {}, {"RunConfig.task": "--task 'SchemaFt'"},
+                              task=["SchemaFt"]), TASKS)
+    assert str(refused.value) == (
+        "--task 'SchemaFt': unknown task 'SchemaFt' (did you mean 'SchemaFit'?); "
         "known tasks: SchemaFit, SchemaScore")
 
 
