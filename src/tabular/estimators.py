@@ -103,15 +103,20 @@ def make_estimator(path: str, params: Mapping[str, Any], seed: int, problem: Pro
             hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(valid)}"
             raise EstimatorConfigError(f"{path} has no parameter {name!r} ({hint}): rename or "
                                        "remove it in Trainer.estimator_params")
-    seeded = {"random_state": seed} if "random_state" in estimator.get_params(deep=False) else {}
-    try:
-        estimator.set_params(**{**seeded, **params})
-        validate = getattr(estimator, "_validate_params", None)
-        if validate is not None:  # sklearn's own constraint check, absent on third-party models
-            validate()
-    except (ValueError, TypeError) as error:
-        raise EstimatorConfigError(f"invalid Trainer.estimator_params for {path}: "
-                                   f"{_one_line(str(error))}") from None
+    seeded = ("random_state" in estimator.get_params(deep=False)
+              and "random_state" not in params)
+    # The params first, then the seed: an error names the setting that caused it.
+    for setting, values in [("Trainer.estimator_params", params),
+                            ("Trainer.seed (the estimator's random_state)",
+                             {"random_state": seed} if seeded else {})]:
+        try:
+            estimator.set_params(**values)
+            validate = getattr(estimator, "_validate_params", None)
+            if validate is not None:  # sklearn's own check, absent on third-party models
+                validate()
+        except (ValueError, TypeError) as error:
+            raise EstimatorConfigError(f"invalid {setting} for {path}: "
+                                       f"{_one_line(str(error))}") from None
     return estimator
 
 

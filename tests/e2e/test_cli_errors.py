@@ -35,6 +35,16 @@ BAD_ARGUMENTS = {
     "a --set folder that is none": (["--set", "PathConfig.input=./nowhere/"],
                                     "error: --set 'PathConfig.input=./nowhere/': "
                                     "PathConfig.input = './nowhere/' points to "),
+    # A value a task's check() refuses names the --set flag that set it, and the right key.
+    "a --set seed the estimator refuses": (["--set", "Trainer.seed=-5"],
+                                           "error: --set 'Trainer.seed=-5': Trainer: invalid "
+                                           "Trainer.seed (the estimator's random_state) for "),
+    "a --set estimator param": (["--set", "Trainer.estimator_params.max_depth=-1"],
+                                "error: --set 'Trainer.estimator_params.max_depth=-1': Trainer: "
+                                "invalid Trainer.estimator_params for "),
+    "a --set folds": (["--set", "Evaluator.folds=1"],
+                      "error: --set 'Evaluator.folds=1': Evaluator.folds = 1: cross-validation "
+                      "needs at least 2 folds"),
     "a --set empty experiment name": (["--set", 'RunConfig.experiment_name=""'],
                                       "error: --set 'RunConfig.experiment_name=\"\"': "
                                       "RunConfig.experiment_name must be a non-empty string"),

@@ -127,6 +127,19 @@ def origin_of(origins: dict[str, str], path: Path, section: str, key: str) -> Pa
     return origins.get(f"{section}.{key}", path)
 
 
+def blamed(origins: dict[str, str], message: str) -> str:
+    """``message`` prefixed with the flag that set the first ``Section.key`` it names, if a flag
+    set one (a task's ``check()`` knows its keys, not where their values came from)."""
+    import re
+
+    named = []
+    for key, origin in origins.items():
+        found = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", message) if "." in key else None
+        if found and not message.startswith(f"{origin}: "):
+            named.append((found.start(), origin))
+    return f"{min(named)[1]}: {message}" if named else message
+
+
 def parse_run_settings(section: dict[str, Any] | None, path: Path,
                        origins: dict[str, str] | None = None) -> RunSettings:
     """Check ``[RunConfig]``: known keys only, the right types, a task to run. An error names

@@ -134,7 +134,10 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     decisions = prune([planner.decide(task) for task in dag], roots, requires)
     for index, (task, decision) in enumerate(zip(dag, decisions, strict=True)):
         if decision.action == "run":
-            task.check()
+            try:
+                task.check()
+            except UserError as error:  # a value set by --set: name the flag
+                raise UserError(config_file.blamed(config.origins, str(error))) from None
             decisions[index] = replace(decision, notes=tuple(task.plan_notes()))
     return decisions
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from framework.config.file import load_config
+from framework.config.file import blamed, load_config
 from framework.config.overrides import apply_overrides, parse_override
 from framework.core.errors import UserError
 
@@ -163,3 +163,16 @@ def test_the_file_is_blamed_for_its_own_values_and_a_flag_for_what_it_set(tmp_pa
     with pytest.raises(UserError) as refused:  # the same value, now from the command line
         load_config(path, tmp_path, ["PathConfig.input=./data/"])
     assert str(refused.value).startswith("--set 'PathConfig.input=./data/': PathConfig.input ")
+
+
+def test_a_task_s_check_error_is_blamed_on_the_flag_that_set_the_key_it_names():
+    origins = {"Evaluator.folds": "--set 'Evaluator.folds=1'", "Trainer": "--set 'Trainer.x=1'",
+               "Trainer.seed": "--set 'Trainer.seed=-5'"}
+    assert blamed(origins, "Evaluator.folds = 1: cross-validation needs at least 2 folds") == (
+        "--set 'Evaluator.folds=1': Evaluator.folds = 1: cross-validation needs at least 2 folds")
+    assert blamed(origins, "Trainer: invalid Trainer.seed (its random_state) for X: -5") == (
+        "--set 'Trainer.seed=-5': Trainer: invalid Trainer.seed (its random_state) for X: -5")
+    # a key the message only contains a prefix of, a file's own value, a blamed message: as is
+    for message in ("Evaluator.folds_x = 1", "Trainer.seeds", "Preprocessor.target = 'y'",
+                    "--set 'Evaluator.folds=1': Evaluator.folds = 1"):
+        assert blamed(origins, message) == message

@@ -131,6 +131,16 @@ def test_bad_param_value(path: str, params: dict[str, Any], fragment: str) -> No
     assert fragment in message
 
 
+def test_a_bad_seed_is_blamed_on_trainer_seed_and_a_bad_random_state_on_the_params() -> None:
+    with pytest.raises(EstimatorConfigError) as refused:
+        make_estimator(FOREST, {}, -5, "binary")
+    assert str(refused.value).startswith(
+        f"invalid Trainer.seed (the estimator's random_state) for {FOREST}: The 'random_state' "
+        "parameter of RandomForestClassifier must be")
+    assert error_of(FOREST, {"random_state": -1}).startswith(
+        f"invalid Trainer.estimator_params for {FOREST}: ")
+
+
 def test_feature_target_keeps_id_and_splits_off_the_target() -> None:
     frame = pd.DataFrame({"id": [1, 2], "a": [0.1, 0.2], "y": ["n", "y"]})
     X, y = feature_target(frame, "y")
