@@ -100,6 +100,19 @@ def test_bad_input_is_one_line_exit_2_and_no_run(project: Project, case: str):
     assert project.all_runs() == []
 
 
+def test_a_misspelt_key_in_the_file_names_the_file(project: Project):
+    config = project.root / "luigi.toml"
+    text = config.read_text()
+    assert "\nseed = 0\nautolog" in text
+    config.write_text(text.replace("\nseed = 0\nautolog", "\nsead = 0\nautolog"))
+    result = project.run()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert one_line_error(result).startswith(
+        f"error: {config.resolve()}: unknown key Trainer.sead (did you mean 'seed'?); "
+        "Trainer takes: ")
+    assert project.all_runs() == []
+
+
 def test_another_luigi_config_parser_is_refused(project: Project):
     result = project.run(LUIGI_CONFIG_PARSER="cfg")
     assert result.returncode == 2

@@ -109,7 +109,8 @@ def check_sections(
     values: dict[str, dict[str, Any]] = {}
     for section, body in config.sections.items():
         if section in tasks:
-            values[section] = check_task_section(section, body, tasks[section], config.origins)
+            values[section] = check_task_section(section, body, tasks[section], config.origins,
+                                                 config.path)
         elif section in luigi_own:
             check_luigi_section(section, body)
         else:
@@ -125,12 +126,14 @@ def check_sections(
 
 
 def check_task_section(task: str, body: Mapping[str, Any], cls: type[luigi.Task],
-                       origins: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The section's values checked; an error names the flag that set a value, if any."""
+                       origins: Mapping[str, str] | None = None, path: Path | None = None
+                       ) -> dict[str, Any]:
+    """The section's values checked; an error names the flag that set a value, else the file
+    (``path``) it was read from."""
     params = task_parameters(cls)
     checked = {}
     for key, value in body.items():
-        origin = (origins or {}).get(f"{task}.{key}")
+        origin = (origins or {}).get(f"{task}.{key}", path)
         prefix = f"{origin}: " if origin else ""
         if key not in params:
             known = ", ".join(params) or "none"

@@ -109,16 +109,18 @@ def test_sections_come_back_checked_and_normalised(tmp_path: Path):
 def test_an_unknown_key_is_refused_with_a_suggestion_and_the_known_keys(tmp_path: Path):
     with pytest.raises(UserError) as refused:
         check_sections(config(tmp_path, {"SchemaFit": {"sed": 1}}), TASKS)
+    file = tmp_path / "luigi.toml"  # named like an unknown section: the key is in the file
     assert str(refused.value) == (
-        "unknown key SchemaFit.sed (did you mean 'seed'?); SchemaFit takes: seed, alpha, scale, "
-        "name, params, columns, kind, day")
+        f"{file}: unknown key SchemaFit.sed (did you mean 'seed'?); SchemaFit takes: seed, "
+        "alpha, scale, name, params, columns, kind, day")
     with pytest.raises(UserError) as refused:
         check_sections(config(tmp_path, {"SchemaScore": {"folds": 1}}), TASKS)
-    assert str(refused.value) == "unknown key SchemaScore.folds; SchemaScore takes: none"
+    assert str(refused.value) == f"{file}: unknown key SchemaScore.folds; SchemaScore takes: none"
 
 
 def test_the_runner_s_own_parameters_are_not_config_keys(tmp_path: Path):
-    with pytest.raises(UserError, match=r"^unknown key SchemaFit\.run_id; SchemaFit takes: "):
+    with pytest.raises(UserError, match=r"luigi\.toml: unknown key SchemaFit\.run_id; "
+                                        r"SchemaFit takes: "):
         check_sections(config(tmp_path, {"SchemaFit": {"run_id": "x"}}), TASKS)
 
 
