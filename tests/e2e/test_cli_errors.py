@@ -28,6 +28,9 @@ BAD_ARGUMENTS = {
     "an unknown task from --task": (["--task", "Evaluater"],
                                      "error: --task 'Evaluater': unknown task 'Evaluater' (did you "
                                      "mean 'Evaluator'?); known tasks: "),
+    "--accept-pin of a task nothing pins": (["--accept-pin", "Trainer"],
+                                            "error: --accept-pin Trainer: [PathConfig] pins no "
+                                            "Trainer output; remove the flag"),
     "unknown encoding": (["--set", 'Preprocessor.encoding="nope"'],
                          "Preprocessor.encoding = 'nope' is not a text encoding Python knows"),
     "a codec that is not text": (["--set", 'Preprocessor.encoding="base64"'],

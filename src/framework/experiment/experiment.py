@@ -63,6 +63,10 @@ def prepare(config: config_file.ExperimentConfig, registry: dict[str, type[RunTa
     values = schema.check_sections(config, registry)
     schema.check_task_names([*options.force, *options.accept_pins], registry,
                             "--force/--accept-pin")
+    for task in options.accept_pins:  # accepting nothing is a mistake, not a no-op
+        if task not in config.pins and task not in config.run_pins:
+            raise UserError(f"--accept-pin {task}: [{config_file.PATH_SECTION}] pins no {task} "
+                            "output; remove the flag")
     schema.install_luigi_config(config, values, registry)
     if client is None:
         from framework.store.tracking import open_store, tracking_uri
