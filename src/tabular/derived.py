@@ -68,7 +68,8 @@ def load_derived(paths: Sequence[str]) -> tuple[DerivedFeature, ...]:
     """The derived features at ``paths`` (project code only); ``ImportPathError`` otherwise."""
     found = []
     for path in paths:
-        feature = resolve(path, "Preprocessor.derived_features", PROJECT_SRC, libraries=False)
+        feature = resolve(path, "Preprocessor.derived_features", PROJECT_SRC, libraries=False,
+                          wanted=lambda value: isinstance(value, DerivedFeature))
         if not isinstance(feature, DerivedFeature):
             raise ImportPathError(f"Preprocessor.derived_features: {path} is not marked with "
                                   "@tabular.derived.derived_feature(needs=..., makes=...)")

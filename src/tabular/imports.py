@@ -13,10 +13,12 @@ the object found must be defined inside the package it was named from.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.machinery
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +115,12 @@ def check_allowed(module: str, what: str, project_src: Path | None, libraries: b
     return root
 
 
-def resolve(path: str, what: str, project_src: Path | None, libraries: bool = True) -> Any:
+def resolve(path: str, what: str, project_src: Path | None, libraries: bool = True,
+            wanted: Callable[[Any], bool] | None = None) -> Any:
     """The object at import path ``path`` once ``check_allowed`` passed; else ``ImportPathError``.
 
-    ``what`` names the config entry in messages (e.g. ``"Trainer.estimator"``).
+    ``what`` names the config entry in messages (e.g. ``"Trainer.estimator"``); ``wanted``
+    picks the module's objects a missing name may be a typo of ("did you mean").
     """
     module_name, name = split_path(path, what)
     root = check_allowed(module_name, what, project_src, libraries)
@@ -130,7 +134,12 @@ def resolve(path: str, what: str, project_src: Path | None, libraries: bool = Tr
                               f"({error.msg}); fix that file") from None
     found = getattr(module, name, None)
     if found is None:
-        raise ImportPathError(f"{what}: module {module_name} has no {name!r}; fix the name")
+        names = [other for other, value in vars(module).items()
+                 if not other.startswith("_") and wanted is not None and wanted(value)]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ImportPathError(f"{what}: module {module_name} has no {name!r}{hint}; "
+                              "fix the name")
     home = getattr(found, "__module__", None) or module_name
     if home.partition(".")[0] != module_name.partition(".")[0] and not _defined_in(home, root):
         raise ImportPathError(f"{what}: {path} is {home}.{name}, from outside the package "

@@ -138,6 +138,16 @@ def test_load_derived_takes_marked_project_functions_only() -> None:
         load_derived(["title"])
 
 
+def test_a_misspelt_derived_feature_suggests_the_closest_marked_one() -> None:
+    with pytest.raises(ImportPathError) as refused:
+        load_derived(["titanic.features.titel"])
+    assert str(refused.value) == ("Preprocessor.derived_features: module titanic.features has no "
+                                  "'titel' (did you mean 'title'?); fix the name")
+    with pytest.raises(ImportPathError) as refused:  # only marked functions are suggested
+        load_derived(["titanic.features.extract_titel"])
+    assert "did you mean" not in str(refused.value)
+
+
 def test_a_package_that_merely_requires_sklearn_is_not_imported() -> None:
     # mlflow requires scikit-learn, so "any dependent of scikit-learn" let it through.
     completed = clean_python(
