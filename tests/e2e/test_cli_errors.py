@@ -31,6 +31,9 @@ BAD_ARGUMENTS = {
     "--accept-pin of a task nothing pins": (["--accept-pin", "Trainer"],
                                             "error: --accept-pin Trainer: [PathConfig] pins no "
                                             "Trainer output; remove the flag"),
+    "a misspelt sort order": (["runs", "--sort", "metrics.cv_accuracy_mean DSC"],
+                              "; use MLflow's order syntax, e.g. --sort "
+                              "\"metrics.cv_accuracy_mean DESC\" (ASC or DESC)"),
     "unknown encoding": (["--set", 'Preprocessor.encoding="nope"'],
                          "Preprocessor.encoding = 'nope' is not a text encoding Python knows"),
     "a codec that is not text": (["--set", 'Preprocessor.encoding="base64"'],

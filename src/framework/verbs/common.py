@@ -167,8 +167,12 @@ def search_all(client: MlflowClient, experiments: list[str], filter_string: str 
             if error.error_code != "INVALID_PARAMETER_VALUE":
                 raise
             message = str(error).strip().splitlines()[0]
-            raise UserError(f"bad filter or sort {filter_string or order_by!r}: {message}; use "
-                            "MLflow's search syntax, e.g. \"metrics.cv_accuracy_mean > 0.8 and "
+            if order_by and (not filter_string or "order_by" in message):
+                raise UserError(f"bad sort {', '.join(order_by)!r}: {message}; use MLflow's "
+                                "order syntax, e.g. --sort \"metrics.cv_accuracy_mean DESC\" "
+                                "(ASC or DESC)") from None
+            raise UserError(f"bad filter {filter_string!r}: {message}; use MLflow's search "
+                            "syntax, e.g. \"metrics.cv_accuracy_mean > 0.8 and "
                             "params.`Trainer.seed` = '1'\"") from None
         yield from page
         yielded += len(page)
