@@ -246,28 +246,3 @@ def test_no_verb_parser_takes_a_prefix_for_an_option(verb: str):
     with pytest.raises(UserError, match="unrecognized arguments: --dry"):
         positional = {"diff": ["A", "B"], "reproduce": ["RUN"]}.get(verb, [])
         parser.parse_args([*positional, "--dry"])
-
-
-@pytest.mark.parametrize(("filter_string", "sort", "mlflow_says", "expected"), [
-    ("", "metrics.m DSC", "Invalid ordering key in order_by clause 'metrics.m DSC'.",
-     "bad sort 'metrics.m DSC': Invalid ordering key in order_by clause 'metrics.m DSC'.; use "
-     "MLflow's order syntax, e.g. --sort \"metrics.cv_accuracy_mean DESC\" (ASC or DESC)"),
-    ("metrics.m >>> 1", "metrics.m DESC", "Invalid comparator '>>>'",
-     "bad filter 'metrics.m >>> 1': Invalid comparator '>>>'; use MLflow's search syntax, e.g. "),
-    ("metrics.m > 1", "metrics.m DSC", "Invalid order_by clause 'metrics.m DSC'",
-     "bad sort 'metrics.m DSC': "),
-])
-def test_a_bad_sort_is_told_apart_from_a_bad_filter_with_an_example_of_its_own(
-        filter_string: str, sort: str, mlflow_says: str, expected: str):
-    from mlflow.exceptions import MlflowException
-    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-
-    from framework.verbs import common
-
-    class Refusing:
-        def search_runs(self, *args: object, **kwargs: object) -> None:
-            raise MlflowException(mlflow_says, error_code=INVALID_PARAMETER_VALUE)
-
-    with pytest.raises(UserError) as refused:
-        list(common.search_all(Refusing(), ["1"], filter_string, [sort]))  # type: ignore[arg-type]
-    assert str(refused.value).startswith(expected)
