@@ -16,6 +16,7 @@ from framework.store.tracking import sklearn_autolog
 from framework.task.context import current_run
 from framework.task.run_task import RunTask
 from tabular.estimators import PROJECT_SRC, feature_target, make_estimator
+from tabular.pickling import intern_attribute_names
 from tasks.preprocessor import Preprocessor, read_contract
 
 INPUT_EXAMPLE_ROWS = 5
@@ -88,13 +89,16 @@ def save_model(model: Any, example: pd.DataFrame, path: Path, code: list[Path]) 
 
     Cloudpickle, not MLflow's default skops, because skops refuses project functions.
     Requirements are given explicitly: inferring them costs about 3 s. ``code`` (project
-    packages) travels with the model so ``mlflow.pyfunc.load_model`` works anywhere.
+    packages) travels with the model so ``mlflow.pyfunc.load_model`` works anywhere. The same
+    model is written as the same bytes whether its feature pipeline was fitted in this process
+    or read back from the Preprocessor's output (``reproduce --verify`` compares them).
     """
     import mlflow.sklearn
     import sklearn
     from mlflow.models import infer_signature
 
     signature = infer_signature(example, model.predict(example))
+    intern_attribute_names(model)  # after predict: the last change before it is pickled
     mlflow.sklearn.save_model(
         model,
         str(path),

@@ -1,5 +1,6 @@
-"""`reproduce` of what it cannot or must carry over: a sweep's or study's parent (refused), and a
-run that accepted a pin that differs (accepted again, as the run did).
+"""`reproduce` of what it cannot or must carry over: a sweep's or study's parent (refused), a run
+that accepted a pin that differs (accepted again, as the run did), and a run that reused an
+upstream output (verified as identical as one that computed everything).
 
 Runs made once for the module: A (seed 0), P (Trainer pinned to A's with seed 1, accepted), a
 two-configuration grid and a two-trial study.
@@ -65,6 +66,17 @@ def test_a_run_that_accepted_a_pin_reproduces_with_it(store):
     assert len(made) == 1
     assert made[0].data.tags["reused.Trainer"] == store.a
     assert "Trainer.seed 0 -> 1" in made[0].data.tags["pin.accepted.Trainer"]
+
+
+def test_verify_of_a_run_that_reused_its_preprocessor_finds_the_same_model_bytes(store):
+    # The run's Trainer read an earlier run's fitted features back from disk; the reproduction
+    # fits them in the same process as its Trainer. The model must not be written differently.
+    reused = new_run(store.project, "--set", "Trainer.seed=3")
+    assert "reused.Preprocessor" in client_of(store.project).get_run(reused).data.tags
+    result = store.project.run("reproduce", reused, "--verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\ndiffer:\n" not in result.stdout, result.stdout
+    assert "reproduced: every prediction and metric is identical" in result.stdout
 
 
 def test_a_differing_pin_reproduce_does_not_know_of_says_how_to_accept_it(store):
