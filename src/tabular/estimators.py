@@ -94,7 +94,8 @@ def make_estimator(path: str, params: Mapping[str, Any], seed: int, problem: Pro
                                    ) from None
     fits = is_regressor(estimator) if kind == "regressor" else is_classifier(estimator)
     if not fits:
-        raise EstimatorConfigError(f"{path} is not a {kind}, and the problem is {problem}: "
+        raise EstimatorConfigError(f"{path} (Trainer.estimator) is not a {kind}, and the "
+                                   f"problem is {problem}: "
                                    f"{did_you_mean(path, kind)}")
     valid = sorted(estimator.get_params(deep=True))
     for name in params:

@@ -166,7 +166,7 @@ def test_a_bad_estimator_is_one_line_and_leaves_no_run(project: Project, overrid
     result = project.run("--set", override)
     assert result.returncode == 2, result.stdout + result.stderr
     error = one_line_error(result)
-    assert error.startswith("error: Trainer: ")
+    assert error.startswith(f"error: --set {override!r}: Trainer: ")  # the flag that set it
     for word in named:
         assert word in error
     assert project.all_runs() == []

@@ -175,9 +175,9 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
             outcomes = study_report.mark_collected(client, study_report.outcomes(found, spec))
             best = sweep_report.compare(parent, spec, outcomes)
             study_report.log_plots(parent, found)
-        # A study whose best trials' runs were collected still found them: not a failure.
-        parent.failed = bool(outcomes) and best is None and not any(
-            o.metrics for o in outcomes if o.status == sweep_report.COLLECTED)
+        # Failed: no trial has the metric. One whose run was collected since, or that came
+        # with no run (added to the study by other means), still found its value.
+        parent.failed = bool(outcomes) and not any(spec.metric in o.metrics for o in outcomes)
     if sweeper.timed_out and len(outcomes) < spec.trials:
         # Else the table reads like a finished study: say that the same command continues it.
         print(f"timeout = {spec.timeout:g} s: stopped asking at {len(outcomes)} of "

@@ -69,10 +69,11 @@ def test_kind_for() -> None:
 @pytest.mark.parametrize(
     ("path", "problem", "expected"),
     [
-        ("sklearn.linear_model.Ridge", "binary", "sklearn.linear_model.Ridge is not a "
-         "classifier, and the problem is binary: use sklearn.linear_model.RidgeClassifier"),
-        (FOREST, "regression", f"{FOREST} is not a regressor, and the problem is regression: "
-         "use sklearn.ensemble.RandomForestRegressor"),
+        ("sklearn.linear_model.Ridge", "binary", "sklearn.linear_model.Ridge (Trainer.estimator) "
+         "is not a classifier, and the problem is binary: use "
+         "sklearn.linear_model.RidgeClassifier"),
+        (FOREST, "regression", f"{FOREST} (Trainer.estimator) is not a regressor, and the problem "
+         "is regression: use sklearn.ensemble.RandomForestRegressor"),
         ("sklearn.linear_model.LinearRegression", "multiclass", "is not a classifier, and the "
          "problem is multiclass: use sklearn.linear_model.LogisticRegression"),
     ],
