@@ -134,11 +134,31 @@ def test_a_sweep_parent_listed_without_its_children_does_not_make_every_param_di
     (("diff", "5022", "5022"), "'5022' is too short to name one run; give at least 6"),
     (("reproduce", "fedcba9876543210fedcba9876543210"), "no run"),
     (("runs", "--bogus"), "unrecognized arguments"),
+    (("runs", "--config", "nowhere.toml"), "nowhere.toml not found"),
+    (("runs", "--config", "luigi.toml", "--experiment", "titanic"),
+     "runs: give --experiment NAME or --config PATH, not both"),
 ])
 def test_bad_input_to_a_verb_is_one_line_and_exit_2(store, args, words):
     result = store.project.run(*args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert words in one_line_error(result)
+
+
+def test_runs_lists_the_experiment_of_another_config(store):
+    other = store.project.root / "churn.toml"
+    other.write_text(store.project.root.joinpath("luigi.toml").read_text().replace(
+        'experiment_name = "titanic"', 'experiment_name = "churn"'))
+    try:
+        listed = store.project.run("runs", "--config", "churn.toml")
+        assert listed.returncode == 2, listed.stdout + listed.stderr
+        assert "no experiment 'churn'" in one_line_error(listed)  # churn has no runs yet
+        other.write_text('[RunConfig]\ntask = "Prediction"\n')
+        unnamed = store.project.run("runs", "--config", "churn.toml")
+        assert unnamed.returncode == 2
+        assert one_line_error(unnamed).endswith(
+            "churn.toml: no [RunConfig] experiment_name to list; give --experiment NAME instead")
+    finally:
+        other.unlink()
 
 
 def test_a_deleted_run_is_refused(store):

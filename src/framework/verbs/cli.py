@@ -41,6 +41,8 @@ def runs_parser() -> argparse.ArgumentParser:
     parser.add_argument("--experiment", metavar="NAME",
                         help="the experiment (default: the config's [RunConfig] "
                              "experiment_name when it exists in the store, else all)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="the experiment of this config file, as the runner's --config")
     parser.add_argument("--filter", default="", metavar="EXPR", help=FILTER_HELP)
     parser.add_argument("--sort", metavar="KEY",
                         help="MLflow order, e.g. 'metrics.cv_accuracy_mean DESC' (default: "
@@ -115,8 +117,12 @@ def run_verb(verb: str, argv: Sequence[str], project_root: Path) -> int:
     if verb == "runs":  # a sqlite store is read without importing MLflow: runs.listing
         from framework.verbs import runs
 
-        frame, experiment = runs.listing(project_root, args.experiment, args.filter,
-                                         args.sort, args.limit, args.all_params)
+        if args.config and args.experiment:
+            raise UserError("runs: give --experiment NAME or --config PATH, not both")
+        named = args.experiment or (common.config_experiment(project_root / args.config)
+                                    if args.config else None)
+        frame, experiment = runs.listing(project_root, named, args.filter, args.sort,
+                                         args.limit, args.all_params)
         title = (f"experiment {experiment!r}" if experiment else "all experiments") + (
             f": {len(frame)} runs, newest first" if not args.sort else f": by {args.sort}")
         return emit(runs.render(frame, args.format, title))

@@ -131,6 +131,19 @@ def experiment_ids(store: Store, name: str | None) -> list[str]:
     return [found.experiment_id]
 
 
+def config_experiment(path: Path) -> str:
+    """``[RunConfig] experiment_name`` of the config file at ``path``; ``UserError`` when the
+    file cannot be read or names none."""
+    from framework.config.file import RUN_SECTION, read_toml
+
+    section = read_toml(path).get(RUN_SECTION)
+    name = section.get("experiment_name") if isinstance(section, dict) else None
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{path}: no [{RUN_SECTION}] experiment_name to list; give "
+                        "--experiment NAME instead")
+    return name
+
+
 def default_experiment(store: Store, project_root: Path) -> str | None:
     """The config's experiment when the store has it (read leniently), else None: all."""
     path = project_root / os.environ.get("LUIGI_CONFIG_PATH", "luigi.toml")
