@@ -24,7 +24,9 @@ def intern_attribute_names(root: object) -> None:
     Reachable: through instance attributes, lists, tuples, sets, dict values and object
     arrays. An instance whose names are not all interned gets a new ``__dict__`` of its own
     with the same values in the same order; nothing else changes, so what the model computes
-    does not either. Afterwards, pickling ``root`` writes the same bytes in any process.
+    does not either. Afterwards the attribute names no longer depend on the process: a model
+    fitted on features read back pickles as the one fitted where they were made (values are
+    left as they are, so this promises nothing about, e.g., a set's order under hashing).
     """
     seen: set[int] = set()
     pending = [root]

@@ -48,6 +48,16 @@ BAD_ARGUMENTS = {
     "a --set estimator param": (["--set", "Trainer.estimator_params.max_depth=-1"],
                                 "error: --set 'Trainer.estimator_params.max_depth=-1': Trainer: "
                                 "invalid Trainer.estimator_params for "),
+    "a --set seed in a sweep": (["--set", "Trainer.seed=-5", "--sweep",
+                                 "Trainer.estimator_params.max_depth=[2,3]"],
+                                "error: sweep configuration 1/2 (Trainer.estimator_params."
+                                "max_depth=2): --set 'Trainer.seed=-5': Trainer: invalid "
+                                "Trainer.seed (the estimator's random_state) for "),
+    "two --set keys of one table": (["--set", "Trainer.estimator_params.max_depth=-1", "--set",
+                                     "Trainer.estimator_params.n_estimators=10"],
+                                    "error: --set 'Trainer.estimator_params.max_depth=-1' "
+                                    "--set 'Trainer.estimator_params.n_estimators=10': Trainer: "
+                                    "invalid Trainer.estimator_params for "),
     "a --set folds": (["--set", "Evaluator.folds=1"],
                       "error: --set 'Evaluator.folds=1': Evaluator.folds = 1: cross-validation "
                       "needs at least 2 folds"),

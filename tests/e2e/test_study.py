@@ -248,8 +248,9 @@ def test_register_after_gc_deleted_the_best_trial_says_so_instead_of_failing(pro
     (gone,) = [t.user_attrs["runner.run_id"] for t in stored_trials(project)]
     result = project.run(*SPACE, "--sweep", "trials=1", "--sweep", "register=m")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "nothing registered: every run that logged cv_accuracy_mean was deleted since" in (
-        result.stdout), gone
+    assert gone not in result.stdout
+    assert ("nothing registered: no configuration with cv_accuracy_mean has a run in this "
+            "store") in result.stdout
     (parent,) = [r for r in project.runs() if "study.name" in r.data.tags]
     assert parent.info.status == "FINISHED"
 
@@ -277,16 +278,28 @@ def test_a_study_whose_trial_runs_were_deleted_names_only_runs_that_exist(projec
     (latest, _) = sorted([r for r in project.runs() if "study.name" in r.data.tags],
                          key=lambda r: -r.info.start_time)
     assert latest.data.tags["sweep.best_run_id"] in alive
-    assert re.search(r"1 trial\(s\) have no run in this store .* optuna delete-study --storage "
-                     r"'sqlite:///\S+optuna\.db' --study-name '\S+'$", more.stdout,
+    assert re.search(r"1 trial\(s\) have no run in this tracking store .* To start the study "
+                     r"afresh, delete it: optuna delete-study --storage sqlite:///\S+optuna\.db "
+                     r"--study-name titanic-\w+$", more.stdout,
                      re.MULTILINE), more.stdout
     for run_id in alive:  # every trial's run gone: the study still stands, nothing failed
         client.delete_run(run_id)
+    # ... and one added with Optuna alone (no run, no runner attributes) has its value.
+    storage = f"sqlite:///{project.root / 'mlruns' / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    key = "Trainer.estimator_params.alpha"
+    optuna.load_study(study_name=summary.study_name, storage=storage).add_trial(
+        optuna.trial.create_trial(params={key: 3.0}, value=0.97, distributions={
+            key: optuna.distributions.FloatDistribution(0.01, 10.0, log=True)}))
     again = project.run(*SPACE, "--sweep", "trials=3")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "[trial" not in again.stdout and "best: run" not in again.stdout
-    assert "3 trial(s) have no run in this store" in again.stdout
+    assert re.search(r"^ +3 +3\.0+ +COMPLETE +- +0\.9700", again.stdout, re.MULTILINE), again.stdout
+    assert "3 trial(s) have no run in this tracking store" in again.stdout
     assert "no configuration logged" not in again.stdout
+    (newest, *_) = sorted([r for r in project.runs() if "study.name" in r.data.tags],
+                          key=lambda r: -r.info.start_time)
+    assert newest.info.status == "FINISHED"
 
 
 def test_a_dry_run_plans_a_corner_of_the_space_and_says_it_is_not_a_trial(project: Project):

@@ -135,6 +135,8 @@ def test_a_sweep_parent_listed_without_its_children_does_not_make_every_param_di
     (("reproduce", "fedcba9876543210fedcba9876543210"), "no run"),
     (("runs", "--bogus"), "unrecognized arguments"),
     (("runs", "--config", "nowhere.toml"), "nowhere.toml not found"),
+    (("runs", "--filter", "metrics.cv_accuracy_mean > 0", "--sort", "foo DESC"),
+     "bad sort 'foo DESC': Invalid attribute key 'foo'"),
     (("runs", "--config", "luigi.toml", "--experiment", "titanic"),
      "runs: give --experiment NAME or --config PATH, not both"),
 ])

@@ -8,6 +8,7 @@ Everything in this module is cheap and import-light: it runs before any MLflow r
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -130,8 +131,6 @@ def origin_of(origins: dict[str, str], path: Path, section: str, key: str) -> Pa
 def blamed(origins: dict[str, str], message: str) -> str:
     """``message`` prefixed with the flag that set the first ``Section.key`` it names, if a flag
     set one (a task's ``check()`` knows its keys, not where their values came from)."""
-    import re
-
     named = []
     for key, origin in origins.items():
         found = re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", message) if "." in key else None

@@ -9,6 +9,8 @@ twice drifts; so each one lives here, and everything else imports it. MLflow's o
 
 from __future__ import annotations
 
+RUN_ID_PATTERN = r"[0-9a-f]{32}"  # an MLflow run id, as the runner's stores make them
+
 # --- Run tags set per task ----------------------------------------------------------------
 
 

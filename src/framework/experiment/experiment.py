@@ -112,6 +112,15 @@ def check_one_instance_per_task(dag: Sequence[RunTask]) -> None:
                             "task has one config section: make the second a task of its own")
 
 
+def check_task(task: RunTask, config: config_file.ExperimentConfig) -> None:
+    """``task.check()``; its ``UserError`` names the flag that set a value it names
+    (``config_file.blamed``): a task knows its keys, not where their values came from."""
+    try:
+        task.check()
+    except UserError as error:
+        raise UserError(config_file.blamed(config.origins, str(error))) from None
+
+
 def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]],
          options: Options, client: MlflowClient, source_root: Path) -> list[Decision]:
     """Decide, upstream first, how each task of the DAG is satisfied; check what will run."""
@@ -138,10 +147,7 @@ def plan(config: config_file.ExperimentConfig, registry: dict[str, type[RunTask]
     decisions = prune([planner.decide(task) for task in dag], roots, requires)
     for index, (task, decision) in enumerate(zip(dag, decisions, strict=True)):
         if decision.action == "run":
-            try:
-                task.check()
-            except UserError as error:  # a value set by --set: name the flag
-                raise UserError(config_file.blamed(config.origins, str(error))) from None
+            check_task(task, config)
             decisions[index] = replace(decision, notes=tuple(task.plan_notes()))
     return decisions
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import shlex
 import tempfile
 import time
 import warnings
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.config import sweep_points
 from framework.config import sweep_spec as sweep
+from framework.core.names import RUN_ID_PATTERN
 from framework.experiment.sweep import Outcome
 from framework.experiment.sweep_report import COLLECTED
 from framework.search import study, study_checks
@@ -29,55 +31,75 @@ if TYPE_CHECKING:
 
 PLOTS_FOLDER = "optuna"
 RUNS_PER_QUERY = 100  # run ids per search: MLflow's query stays short
-RUN_ID = re.compile(r"[0-9a-f]{32}")
+RUN_ID = re.compile(RUN_ID_PATTERN)
 log = logging.getLogger(__name__)
 
 
 def outcomes(found: optuna.Study, spec: sweep.SweepSpec) -> list[Outcome]:
     """Every finished trial that counts towards ``trials``, from any process, as an outcome;
-    only a complete trial carries metrics, so a pruned one is never the best."""
+    only a complete trial carries metrics (its value as ``spec.metric`` when it was added to
+    the study without the runner's), so a pruned one is never the best."""
     result = []
     for trial in found.get_trials(deepcopy=False):
         if not trial.state.is_finished() or not study.counted(trial):
             continue
         attrs = trial.user_attrs
         complete = trial.state.name == "COMPLETE"
+        metrics = dict(attrs.get(study_checks.METRICS_ATTR) or (
+            {spec.metric: trial.value} if spec.metric and trial.value is not None else {}))
         result.append(Outcome(
             trial.number, study.decode(spec, trial), attrs.get(study.STATUS_ATTR,
                                                                trial.state.name),
             attrs.get(study.RUN_ATTR), float(attrs.get(study.SECONDS_ATTR, 0.0)),
-            dict(attrs.get(study_checks.METRICS_ATTR, {})) if complete else {},
+            metrics if complete else {},
             attrs.get(study.ERROR_ATTR, ""), trial.number))
     return result
 
 
 def mark_collected(client: MlflowClient, found: Sequence[Outcome]) -> list[Outcome]:
-    """``found`` with each trial whose run is not in this store (deleted since, e.g. by
-    ``gc``, which leaves the study's storage alone) as ``COLLECTED``: its result still counts
-    and still guides the study, but it names no run, so it is never the best run."""
+    """``found`` without the runs that are not in this tracking store (deleted since, e.g. by
+    ``gc``, which leaves the study's storage alone; or logged to another store). A complete
+    trial among them is ``COLLECTED``: its result still counts and still guides the study, but
+    it names no run, so it is never the best run. Others keep their status and reason."""
     # Only ids shaped as MLflow's go into the query: a study's storage may be shared.
-    named = [o.run_id for o in found if o.run_id and RUN_ID.fullmatch(o.run_id)]
-    alive: set[str] = set()
-    if named:
-        experiments = [e.experiment_id for e in client.search_experiments()]
-        for start in range(0, len(named), RUNS_PER_QUERY):
-            ids = ", ".join(f"'{run_id}'" for run_id in named[start:start + RUNS_PER_QUERY])
-            alive |= {run.info.run_id for run in client.search_runs(
-                experiments, f"attributes.run_id IN ({ids})", max_results=RUNS_PER_QUERY)}
+    named = [o.run_id for o in found if isinstance(o.run_id, str) and RUN_ID.fullmatch(o.run_id)]
+    alive = existing_runs(client, named) if named else set()
     return [o if not o.run_id or o.run_id in alive else
             replace(o, status=COLLECTED, run_id=None,
-                    error=f"its run {o.run_id} is not in this store; the study keeps the result")
+                    error=f"its run {o.run_id} is not in this store; the study keeps its result")
+            if o.metrics else replace(o, run_id=None)
             for o in found]
 
 
-def collected_note(outcomes: Sequence[Outcome], name: str, storage: str) -> str | None:
-    """What to say when some trials' runs are gone, or None."""
+def existing_runs(client: MlflowClient, run_ids: Sequence[str]) -> set[str]:
+    """Those of ``run_ids`` that are active runs of any experiment of the store."""
+    experiments: list[str] = []
+    token = None
+    while True:  # every page: an older study's runs may be in an older experiment
+        page = client.search_experiments(page_token=token)
+        experiments += [experiment.experiment_id for experiment in page]
+        if not (token := page.token):
+            break
+    alive: set[str] = set()
+    for start in range(0, len(run_ids), RUNS_PER_QUERY):
+        ids = ", ".join(f"'{run_id}'" for run_id in run_ids[start:start + RUNS_PER_QUERY])
+        alive |= {run.info.run_id for run in client.search_runs(
+            experiments, f"attributes.run_id IN ({ids})", max_results=RUNS_PER_QUERY)}
+    return alive
+
+
+def collected_note(outcomes: Sequence[Outcome], name: str, url: str) -> str | None:
+    """What to say when complete trials name no run in this store, or None. Deleting the
+    study is offered for a local sqlite storage only: a shared one holds others' trials."""
     gone = sum(o.status == COLLECTED for o in outcomes)
     if not gone:
         return None
-    return (f"study {name!r}: {gone} trial(s) have no run in this store (deleted since, e.g. "
-            "by gc); their results stay in the study and still guide it. To start the study "
-            f"afresh, delete it: optuna delete-study --storage '{storage}' --study-name '{name}'")
+    afresh = (f"delete it: optuna delete-study --storage {shlex.quote(url)} --study-name "
+              f"{shlex.quote(name)}" if url.startswith("sqlite:///")
+              else 'name a new one ([Sweep] study = "...")')
+    return (f"study {name!r}: {gone} trial(s) have no run in this tracking store (deleted "
+            "since, e.g. by gc, or logged to another store); their results stay in the study "
+            f"and still guide it. To start the study afresh, {afresh}")
 
 
 class StudyProgress:

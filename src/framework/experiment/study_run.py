@@ -175,8 +175,8 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
             outcomes = study_report.mark_collected(client, study_report.outcomes(found, spec))
             best = sweep_report.compare(parent, spec, outcomes)
             study_report.log_plots(parent, found)
-        # Failed: no trial has the metric. One whose run was collected since, or that came
-        # with no run (added to the study by other means), still found its value.
+        # Failed: no trial has the metric. One whose run went since, or that was added to the
+        # study with no run, still has its value.
         parent.failed = bool(outcomes) and not any(spec.metric in o.metrics for o in outcomes)
     if sweeper.timed_out and len(outcomes) < spec.trials:
         # Else the table reads like a finished study: say that the same command continues it.
@@ -184,7 +184,7 @@ def run_study(config: config_file.ExperimentConfig, spec: sweep.SweepSpec,
               f"{spec.trials} trials; run the same command again to continue the study",
               flush=True)
     sweep_report.print_table(spec, outcomes, best)
-    if note := study_report.collected_note(outcomes, name, study_storage.shown(url)):
+    if note := study_report.collected_note(outcomes, name, url):
         print(note, flush=True)
     app.report(parent, "")
     return ExitCode.TASK_FAILED if parent.failed else ExitCode.OK

@@ -37,7 +37,7 @@ def check_configuration(cfg: config_file.ExperimentConfig, registry: dict[str, t
     schema.install_luigi_config(cfg, values, registry)
     activate(RunContext(tracking_uri(), cfg.input_dir, cfg.pins))
     for name in checked_tasks:
-        registry[name](run_id=app.PLANNING_RUN_ID).check()
+        app.check_task(registry[name](run_id=app.PLANNING_RUN_ID), cfg)
 
 
 def dag_tasks(cfg: config_file.ExperimentConfig, registry: dict[str, type[RunTask]]

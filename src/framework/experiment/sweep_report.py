@@ -23,17 +23,13 @@ from framework.core.names import (
     CONFIG_FOLDER,
     EFFECTIVE_CONFIG_ARTIFACT,
     GIT_DIFF_ARTIFACT,
-    OUTPUT_TAG_PREFIX,
-    REUSED_TAG_PREFIX,
     SWEEP_BEST_CONFIGURATION_TAG,
     SWEEP_BEST_TAG,
     SWEEP_GRID_TAG,
     SWEEP_METRIC_TAG,
     SWEEP_PARAM_PREFIX,
-    SWEEP_REGISTERED_TAG,
     SWEEP_TABLE_ARTIFACT,
     SWEEP_TABLE_RUN_COLUMN,
-    output_tag,
 )
 
 if TYPE_CHECKING:
@@ -195,50 +191,13 @@ def compare(parent: TrackedRun, spec: sweep.SweepSpec, outcomes: Sequence[Outcom
         log_metrics(tracking_uri(), parent.run_id,
                     {f"{BEST_METRIC_PREFIX}{name}": value for name, value in best.metrics.items()})
         if spec.register:
+            from framework.experiment.sweep_register import register
+
             register(parent, best.run_id, spec.register)
-    elif spec.register:
-        print("nothing registered: " + (
-            f"every run that logged {metric} was deleted since"
-            if any(metric in o.metrics for o in outcomes) else f"no configuration logged {metric}"),
-            flush=True)
+    elif spec.register and any(metric in o.metrics for o in outcomes):  # else: print_table
+        print(f"nothing registered: no configuration with {metric} has a run in this store",
+              flush=True)
     return best
-
-
-def register(parent: TrackedRun, run_id: str, name: str) -> None:
-    """Register the MLflow model among ``run_id``'s task outputs as ``name``, alias ``best``."""
-    from mlflow.exceptions import MlflowException
-
-    client = parent.client
-    try:
-        run = client.get_run(run_id)
-    except MlflowException as error:
-        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
-        run = None
-    if run is None or run.info.lifecycle_stage == "deleted":  # a study's trial, gc'd since
-        print(f"nothing registered: run {run_id} was deleted since", flush=True)
-        return
-    tags = run.data.tags
-    for key, folder in sorted(tags.items()):
-        if not key.startswith((OUTPUT_TAG_PREFIX, REUSED_TAG_PREFIX)):
-            continue
-        if key.startswith(REUSED_TAG_PREFIX):
-            task = key.removeprefix(REUSED_TAG_PREFIX)
-            folder = client.get_run(folder).data.tags.get(output_tag(task), "")
-        models = sorted(Path(folder).glob("*/MLmodel")) if folder else []
-        if models:
-            try:
-                client.get_registered_model(name)
-            except MlflowException:
-                client.create_registered_model(name)
-            version = client.create_model_version(name, str(models[0].parent), run_id=run_id)
-            client.set_registered_model_alias(name, "best", version.version)
-            parent.set_tags({SWEEP_REGISTERED_TAG: f"{name}/{version.version}"})
-            print(f"registered {name} version {version.version} (alias best) from run "
-                  f"{run_id}", flush=True)
-            return
-    print(f"nothing registered: run {run_id} has no MLflow model among its outputs",
-          flush=True)
 
 
 def print_table(spec: sweep.SweepSpec, outcomes: Sequence[Outcome], best: Outcome | None

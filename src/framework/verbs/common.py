@@ -144,6 +144,19 @@ def config_experiment(path: Path) -> str:
     return name
 
 
+def refused_order(clause: str) -> bool:
+    """Whether MLflow's own parser refuses ``clause`` as a ``search_runs`` order: its refusal
+    of a whole search does not say whether the filter or the order was wrong."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.search_utils import SearchUtils
+
+    try:
+        SearchUtils.parse_order_by_for_search_runs(clause)
+    except MlflowException:
+        return True
+    return False
+
+
 def default_experiment(store: Store, project_root: Path) -> str | None:
     """The config's experiment when the store has it (read leniently), else None: all."""
     path = project_root / os.environ.get("LUIGI_CONFIG_PATH", "luigi.toml")
@@ -179,8 +192,8 @@ def search_all(client: MlflowClient, experiments: list[str], filter_string: str 
         except MlflowException as error:
             if error.error_code != "INVALID_PARAMETER_VALUE":
                 raise
-            message = str(error).strip().splitlines()[0]
-            if order_by and (not filter_string or "order_by" in message):
+            message = str(error).strip().splitlines()[0].rstrip(".")
+            if order_by and any(refused_order(clause) for clause in order_by):
                 raise UserError(f"bad sort {', '.join(order_by)!r}: {message}; use MLflow's "
                                 "order syntax, e.g. --sort \"metrics.cv_accuracy_mean DESC\" "
                                 "(ASC or DESC)") from None

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.core.local_dirs import CLAIMS_DIR
+from framework.core.names import RUN_ID_PATTERN
 from framework.verbs import common, keep, records
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
 
-RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+RUN_ID = re.compile(rf"^{RUN_ID_PATTERN}$")
 
 
 @dataclass

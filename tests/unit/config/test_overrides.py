@@ -176,3 +176,17 @@ def test_a_task_s_check_error_is_blamed_on_the_flag_that_set_the_key_it_names():
     for message in ("Evaluator.folds_x = 1", "Trainer.seeds", "Preprocessor.target = 'y'",
                     "--set 'Evaluator.folds=1': Evaluator.folds = 1"):
         assert blamed(origins, message) == message
+
+
+def test_flags_setting_keys_below_one_table_are_all_its_origin():
+    origins: dict[str, str] = {}
+    apply_overrides({"Trainer": {"estimator_params": {"max_depth": 3}}},
+                    ["Trainer.estimator_params.max_depth=-1",
+                     "Trainer.estimator_params.n_estimators=10", "Trainer.seed=1"], origins)
+    assert origins["Trainer.estimator_params"] == (
+        "--set 'Trainer.estimator_params.max_depth=-1' "
+        "--set 'Trainer.estimator_params.n_estimators=10'")
+    assert origins["Trainer.seed"] == "--set 'Trainer.seed=1'"
+    apply_overrides({}, ["Trainer.estimator_params.max_depth=2",
+                         "Trainer.estimator_params={max_depth=4}"], origins := {})
+    assert origins["Trainer.estimator_params"] == "--set 'Trainer.estimator_params={max_depth=4}'"
