@@ -147,8 +147,8 @@ def test_dotted_set_changes_one_key_of_a_table_and_keeps_the_rest(project: Proje
     (["--set", "Trainr.seed=1"], "--set 'Trainr.seed=1': unknown section [Trainr]"),
     (["--set", "Trainer.seed.x=1"], "--set 'Trainer.seed.x=1': Trainer.seed = 0 is not a table"),
     (["--sweep", "Trainer.estimator_params.alpha=[1.0, -1.0]"],
-     "sweep configuration 2/2 (Trainer.estimator_params.alpha=-1.0): Trainer: invalid "
-     "Trainer.estimator_params"),
+     "sweep configuration 2/2 (Trainer.estimator_params.alpha=-1.0): --sweep "
+     "'Trainer.estimator_params.alpha=[1.0, -1.0]': Trainer: invalid Trainer.estimator_params"),
     (["--sweep", "Trainer.seed=[0, 1.5]"], "--sweep 'Trainer.seed=[0, 1.5]': Trainer.seed = 1.5 "
                                            "has the wrong type"),
     (["--sweep", "Trainer.sed=[0, 1]"], "--sweep 'Trainer.sed=[0, 1]': unknown key Trainer.sed "
