@@ -72,9 +72,9 @@ def assign(document: dict[str, Any], keys: list[str], value: Any, origin: str,
         body[key] = dict(inner)
         body = body[key]
     body[path[-1]] = value
-    key, previous = ".".join(keys[:2]), origins.get(".".join(keys[:2]))
+    key = ".".join(keys[:2])
     # Flags that each set a key below one table all made its value: each is named.
-    origins[key] = f"{previous} {origin}" if len(keys) > 2 and previous else origin
+    origins[key] = f"{origins[key]} {origin}" if len(keys) > 2 and key in origins else origin
 
 
 def apply_overrides(document: dict[str, Any], overrides: list[str],

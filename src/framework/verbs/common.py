@@ -11,7 +11,6 @@ the functions here that take a ``Store`` answer the same from an ``MlflowClient`
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, overload
@@ -159,12 +158,11 @@ def refused_order(clause: str) -> bool:
 
 def default_experiment(store: Store, project_root: Path) -> str | None:
     """The config's experiment when the store has it (read leniently), else None: all."""
-    path = project_root / os.environ.get("LUIGI_CONFIG_PATH", "luigi.toml")
     try:
-        name = tomllib.loads(path.read_text()).get("RunConfig", {}).get("experiment_name")
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
+        name = config_experiment(project_root / os.environ.get("LUIGI_CONFIG_PATH", "luigi.toml"))
+    except UserError:  # no config, or none naming an experiment: list them all
         return None
-    found = store.get_experiment_by_name(name) if isinstance(name, str) else None
+    found = store.get_experiment_by_name(name)
     return name if found is not None and found.lifecycle_stage == "active" else None
 
 
